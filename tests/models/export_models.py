@@ -33,6 +33,7 @@ import collections
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import onnx
@@ -63,6 +64,31 @@ Sub Sum Swish Tanh Tile TopK Transpose Trilu Unsqueeze Upsample Where Xor
 # --------------------------------------------------------------------------
 # Helpers shared by all models
 # --------------------------------------------------------------------------
+
+@torch.no_grad()
+def randomize_constant_params(model, seed):
+    """Replace every parameter whose elements are all equal with random values.
+
+    Default initialisations leave LayerNorm weight=1/bias=0, many biases 0 and
+    e.g. torchvision's ViT head all zeros (its logits would be constant!).
+    Such tensors test nothing, and the exporter even de-duplicates identical
+    ones. BatchNorm is left to `calibrate_batchnorm`.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            continue
+        for pname, p in module.named_parameters(recurse=False):
+            if p.numel() == 0 or not bool((p == p.reshape(-1)[0]).all()):
+                continue
+            if pname == "weight" and p.dim() == 1:          # norm-layer scale
+                p.uniform_(0.5, 1.5, generator=gen)
+            elif p.dim() == 1:                              # biases
+                p.uniform_(-0.2, 0.2, generator=gen)
+            else:                                           # matrices, tokens
+                fan_in = p.shape[-1] if p.dim() >= 2 else 1
+                p.normal_(0.0, fan_in ** -0.5, generator=gen)
+
 
 @torch.no_grad()
 def calibrate_batchnorm(model, example_shape, seed, batches=4, batch_size=4):
@@ -246,7 +272,7 @@ def tag_hierarchy(model_proto, torch_model):
 class CausalSelfAttention(nn.Module):
     def __init__(self, dim, heads, ctx):
         super().__init__()
-        self.heads = heads
+        self.heads, self.head_dim = heads, dim // heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         # Lower-triangular 0/1 mask, sliced to the sequence length at run time.
@@ -259,7 +285,7 @@ class CausalSelfAttention(nn.Module):
         q = q.view(b, t, h, c // h).transpose(1, 2)            # b h t d
         k = k.view(b, t, h, c // h).transpose(1, 2)
         v = v.view(b, t, h, c // h).transpose(1, 2)
-        att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / float(c // h) ** 0.5)
+        att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / self.head_dim ** 0.5)
         att = att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf"))
         att = F.softmax(att, dim=-1)
         y = torch.matmul(att, v).transpose(1, 2).reshape(b, t, c)
@@ -324,7 +350,7 @@ class BertEmbeddings(nn.Module):
 class BertSelfAttention(nn.Module):
     def __init__(self, dim, heads):
         super().__init__()
-        self.heads = heads
+        self.heads, self.head_dim = heads, dim // heads
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
         self.value = nn.Linear(dim, dim)
@@ -339,7 +365,7 @@ class BertSelfAttention(nn.Module):
         q = self.split_heads(self.query(x))
         k = self.split_heads(self.key(x))
         v = self.split_heads(self.value(x))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / float(c // self.heads) ** 0.5
+        scores = torch.matmul(q, k.transpose(-1, -2)) / self.head_dim ** 0.5
         probs = self.dropout(F.softmax(scores, dim=-1))
         return torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(b, t, c)
 
@@ -484,6 +510,7 @@ def export(name, outdir, torch_outputs):
     seed = 1000 + sorted(MODELS).index(name)
     torch.manual_seed(seed)
     model = spec["build"]().eval()
+    randomize_constant_params(model, seed)
     if any(s["dtype"] == np.float32 for s in spec["inputs"]):
         calibrate_batchnorm(model, spec["inputs"][0]["shape"], seed)
 
@@ -555,6 +582,11 @@ def main():
     names = args.only or [n for n, s in MODELS.items() if s["default"]]
     os.makedirs(args.outdir, exist_ok=True)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    # Tracing chatter (torchvision's shape asserts) and the constant-folding
+    # advice for training-mode exports, which does not apply: models are in
+    # eval mode, PRESERVE only keeps BatchNormalization nodes.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    warnings.filterwarnings("ignore", message=".*constant folding be turned off.*")
     print("torch %s, torchvision %s, onnx %s, opset %d"
           % (torch.__version__, torchvision.__version__, onnx.__version__, OPSET))
 
