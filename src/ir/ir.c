@@ -16,8 +16,19 @@ me_status me_graph_init(me_graph *g, me_diag *d) {
     return ME_OK;
 }
 
+me_status me_graph_adopt_map(me_graph *g, me_mapfile *m) {
+    me_mapfile *nm = realloc(g->maps, (size_t)(g->n_maps + 1) * sizeof *nm);
+    if (!nm) return ME_ERR_NOMEM;
+    g->maps = nm;
+    g->maps[g->n_maps++] = *m;
+    memset(m, 0, sizeof *m);
+    return ME_OK;
+}
+
 void me_graph_free(me_graph *g) {
     if (!g) return;
+    for (int i = 0; i < g->n_maps; i++) me_unmap_file(&g->maps[i]);
+    free(g->maps);
     free(g->name_slots);
     me_arena_free(&g->arena);
     memset(g, 0, sizeof *g);

@@ -19,6 +19,7 @@
 
 #include "../core/arena.h"
 #include "../core/diag.h"
+#include "../core/mapfile.h"
 #include "modelexport.h"
 
 /* ---- quantisation encodings (QNN's Qnn_QuantizationEncoding_t shapes) ---- */
@@ -103,12 +104,17 @@ typedef struct me_graph {
     uint8_t source_hash[32];  /* SHA-256 of the source model file */
     const char *source_path;
     const char *compile_options; /* text recorded into the artifact */
+    /* files whose bytes static tensors point into; unmapped by me_graph_free */
+    me_mapfile *maps; int n_maps;
     /* tensor-name hash index (open addressing, -1 = empty) */
     int *name_slots; int name_slots_cap;
 } me_graph;
 
 me_status me_graph_init(me_graph *g, me_diag *d);
 void me_graph_free(me_graph *g);
+/* Keep a mapping alive as long as the graph (the graph takes ownership;
+ * *m is cleared). */
+me_status me_graph_adopt_map(me_graph *g, me_mapfile *m);
 
 /* Add a tensor (name copied into the arena; must be unique). Returns its index or -1. */
 int me_graph_add_tensor(me_graph *g, const char *name, me_dtype dt, int rank,

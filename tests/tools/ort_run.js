@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// Reference runner: executes an ONNX model with ONNX Runtime (CPU, 1 thread)
+// and writes its outputs exactly the way `modelexport run` does, so that the
+// two output trees can be compared file by file with compare_raw.py.
+//
+// Usage: node tests/tools/ort_run.js MODEL.onnx INPUT_LIST OUTDIR
+//
+// INPUT_LIST uses the QNN input_list syntax:
+//   - optional leading lines starting with '#' (or '%') list the output tensor
+//     names to write (space separated); without them every graph output is
+//     written;
+//   - then one inference per non-empty line: space separated entries, either
+//     plain paths in graph-input order or `name:=path`. Relative paths are
+//     taken relative to the current directory (as qnn-net-run does).
+// Input files are headerless little-endian row-major arrays in the graph
+// input's dtype and shape. For inference i (counting data lines from 0) every
+// selected output is written to OUTDIR/Result_<i>/<name>.raw, where every char
+// of the output name outside [A-Za-z0-9._-] becomes '_'.
+//
+// Needs onnxruntime-node from the repository's package.json
+// (`npm ci --ignore-scripts` at the repo root). Exit status 0 on success,
+// 1 on any error ("ort_run: error: ..." on stderr), 2 on bad usage.
+
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const ort = require('onnxruntime-node');
+
+// dtype name (as ORT reports it) -> typed array class and element size.
+const DTYPES = {
+  float32: { array: Float32Array, size: 4 },
+  float16: { array: Uint16Array, size: 2 },   // raw IEEE half bits
+  int64: { array: BigInt64Array, size: 8 },
+  int32: { array: Int32Array, size: 4 },
+  int8: { array: Int8Array, size: 1 },
+  uint8: { array: Uint8Array, size: 1 },
+  bool: { array: Uint8Array, size: 1 },
+};
+
+class UsageError extends Error {}
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+// Same rule as modelexport: keep [A-Za-z0-9._-], replace anything else by '_'.
+// Works on UTF-16 code units; non-ASCII names map each unit to one '_'
+// (modelexport works on bytes; names used in tests are ASCII).
+function sanitize(name) {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+// Parse an input list into { outputs: [names] | null, lines: [[{name, path}]] }
+// where name is null for positional entries.
+function parseInputList(text) {
+  let outputs = null;
+  const lines = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line[0] === '#' || line[0] === '%') {
+      if (lines.length > 0) fail(`output selection line after data lines: "${line}"`);
+      outputs = (outputs || []).concat(line.slice(1).trim().split(/\s+/).filter(Boolean));
+      continue;
+    }
+    lines.push(line.split(/\s+/).map((entry) => {
+      const at = entry.indexOf(':=');
+      if (at < 0) return { name: null, path: entry };
+      if (at === 0) fail(`empty input name in entry "${entry}"`);
+      return { name: entry.slice(0, at), path: entry.slice(at + 2) };
+    }));
+  }
+  return { outputs, lines };
+}
+
+// Read one raw file as an ORT tensor of the given graph-input metadata.
+function loadTensor(meta, file) {
+  const dt = DTYPES[meta.type];
+  if (!meta.isTensor || !dt) fail(`input "${meta.name}": unsupported type ${meta.type}`);
+  const bytes = fs.readFileSync(file);
+  if (bytes.length % dt.size !== 0) {
+    fail(`${file}: ${bytes.length} bytes is not a whole number of ${meta.type} elements`);
+  }
+  const count = bytes.length / dt.size;
+  // Resolve the shape; at most one symbolic/unknown dim is inferred from the size.
+  const shape = meta.shape.slice();
+  const unknown = shape.map((d, i) => (typeof d === 'number' && d >= 0 ? -1 : i)).filter((i) => i >= 0);
+  const known = shape.reduce((p, d) => (typeof d === 'number' && d >= 0 ? p * d : p), 1);
+  if (unknown.length > 1) fail(`input "${meta.name}": more than one dynamic dimension`);
+  if (unknown.length === 1) {
+    if (known === 0 || count % known !== 0) fail(`${file}: size does not fit input "${meta.name}"`);
+    shape[unknown[0]] = count / known;
+  } else if (known !== count) {
+    fail(`${file}: ${count} elements, input "${meta.name}" [${shape}] needs ${known}`);
+  }
+  // Copy into a fresh, aligned buffer (Buffer slices may be unaligned).
+  const data = new dt.array(count);
+  new Uint8Array(data.buffer).set(bytes);
+  return new ort.Tensor(meta.type, data, shape);
+}
+
+async function main(argv) {
+  if (argv.length !== 3) throw new UsageError('usage: node ort_run.js MODEL.onnx INPUT_LIST OUTDIR');
+  const [modelPath, listPath, outDir] = argv;
+  if (os.endianness() !== 'LE') fail('big-endian hosts are not supported');
+
+  const list = parseInputList(fs.readFileSync(listPath, 'utf8'));
+  if (list.lines.length === 0) fail(`${listPath}: no inference lines`);
+
+  const session = await ort.InferenceSession.create(modelPath, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const inputMeta = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const outputMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));
+
+  const outputs = list.outputs || session.outputNames;
+  const files = new Set();
+  for (const name of outputs) {
+    if (!outputMeta.has(name)) fail(`unknown output "${name}"`);
+    if (files.has(sanitize(name))) fail(`two outputs map to the file name "${sanitize(name)}.raw"`);
+    files.add(sanitize(name));
+  }
+
+  for (let i = 0; i < list.lines.length; i++) {
+    const entries = list.lines[i];
+    const named = entries.some((e) => e.name !== null);
+    if (named && entries.some((e) => e.name === null)) {
+      fail(`line ${i}: mixes name:=path and plain path entries`);
+    }
+    const feeds = {};
+    entries.forEach((e, k) => {
+      const name = named ? e.name : session.inputNames[k];
+      if (name === undefined) fail(`line ${i}: more entries than the model's ${session.inputNames.length} inputs`);
+      if (!inputMeta.has(name)) fail(`line ${i}: unknown input "${name}"`);
+      if (name in feeds) fail(`line ${i}: input "${name}" given twice`);
+      feeds[name] = loadTensor(inputMeta.get(name), path.resolve(e.path));
+    });
+    for (const name of session.inputNames) {
+      if (!(name in feeds)) fail(`line ${i}: no value for input "${name}"`);
+    }
+
+    const results = await session.run(feeds, outputs);
+    const dir = path.join(outDir, `Result_${i}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const name of outputs) {
+      const t = results[name];
+      if (!DTYPES[t.type]) fail(`output "${name}": unsupported type ${t.type}`);
+      const d = t.data;
+      fs.writeFileSync(path.join(dir, `${sanitize(name)}.raw`),
+        Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`ort_run: error: ${err.message}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
