@@ -2,6 +2,8 @@
 #include "ir.h"
 
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -413,4 +415,32 @@ const char *me_scope_from_name(me_arena *a, const char *node_name) {
     const char *last = strrchr(node_name, '/');
     if (last == node_name) return "";
     return me_arena_strndup(a, node_name, (size_t)(last - node_name));
+}
+
+me_status me_node_set_tensor_f32(me_graph *g, int node, const char *name, int64_t count, const float *vals) {
+    if (count < 0 || count > (1 << 20)) return ME_ERR_INVALID_ARG;
+    me_param *p = node_new_param(g, node, name);
+    if (!p) return ME_ERR_NOMEM;
+    p->kind = ME_PARAM_TENSOR; p->dtype = ME_DT_F32; p->rank = 1;
+    p->dims[0] = count; p->count = count;
+    p->fvals = me_arena_calloc(&g->arena, (size_t)(count ? count : 1), sizeof(float));
+    if (!p->fvals) return ME_ERR_NOMEM;
+    if (count) memcpy(p->fvals, vals, (size_t)count * sizeof(float));
+    return ME_OK;
+}
+
+void me_graph_release_static(me_graph *g, int t) {
+    if (t < 0 || t >= g->n_tensors) return;
+    const me_tensor *tt = &g->tensors[t];
+    if (!(tt->flags & ME_TF_STATIC) || !tt->data || !tt->nbytes) return;
+    const uint8_t *p = tt->data;
+    for (int i = 0; i < g->n_maps; i++) {
+        const me_mapfile *m = &g->maps[i];
+        if (!m->is_mmap || p < m->data || p + tt->nbytes > m->data + m->size) continue;
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)p + tt->nbytes) & ~(page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        return;
+    }
 }

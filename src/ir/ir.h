@@ -152,6 +152,16 @@ double me_param_float(const me_node *n, const char *name, double dflt);
 me_status me_graph_add_input(me_graph *g, int tensor);
 me_status me_graph_add_output(me_graph *g, int tensor);
 
+/* A float tensor param (e.g. Resize "scales", our extension). */
+me_status me_node_set_tensor_f32(me_graph *g, int node, const char *name, int64_t count, const float *vals);
+
+/* Tell the graph that static tensor `t`'s bytes are no longer needed by
+ * anyone (its data was replaced by a transformed copy). If they lie in a
+ * mapped file, the fully covered pages are dropped from memory (they would be
+ * re-read from the file if touched again), so compiling a large model does
+ * not hold both the original and the transformed weights. */
+void me_graph_release_static(me_graph *g, int t);
+
 /* Recompute producers; drop dead nodes; optionally drop tensors no node/IO uses
  * (renumbering indices everywhere). */
 me_status me_graph_compact(me_graph *g, me_diag *d);

@@ -132,9 +132,13 @@ def op_histogram(graph, hist=None):
     return hist
 
 
+SAFE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
 def sanitize(name):
-    """Output-file name rule shared with `modelexport run` and ort_run.js."""
-    return "".join(c if (c.isascii() and (c.isalnum() or c in "._-")) else "_" for c in name)
+    """Output-file name rule shared with `modelexport run` and ort_run.js:
+    every byte of the UTF-8 name outside [A-Za-z0-9._-] becomes '_'."""
+    return "".join(chr(b) if b in SAFE_CHARS else "_" for b in name.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------

@@ -45,11 +45,13 @@ function fail(msg) {
   throw new Error(msg);
 }
 
-// Same rule as modelexport: keep [A-Za-z0-9._-], replace anything else by '_'.
-// Works on UTF-16 code units; non-ASCII names map each unit to one '_'
-// (modelexport works on bytes; names used in tests are ASCII).
+// Same rule as modelexport: every byte of the UTF-8 name outside
+// [A-Za-z0-9._-] becomes '_'.
 function sanitize(name) {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return Array.from(Buffer.from(name, 'utf8'), (b) => {
+    const c = String.fromCharCode(b);
+    return /[A-Za-z0-9._-]/.test(c) ? c : '_';
+  }).join('');
 }
 
 // Parse an input list into { outputs: [names] | null, lines: [[{name, path}]] }
