@@ -114,6 +114,13 @@ typedef struct me_frozen_input {
 
 typedef void (*me_notice_fn)(void *user, const char *message);
 
+/* Facts about a compiled artifact, for summaries (see me_compile_options.stats). */
+typedef struct me_compile_stats {
+    int n_nodes;
+    int64_t n_params;       /* elements of all static tensors */
+    uint64_t file_bytes;    /* size of the written file */
+} me_compile_stats;
+
 typedef struct me_compile_options {
     me_format format;
     const me_input_dim *input_dims;
@@ -125,6 +132,7 @@ typedef struct me_compile_options {
     me_notice_fn notice;    /* informational notices (e.g. defaulted dims); may be NULL */
     void *notice_user;
     const char *command_line; /* recorded in the artifact; may be NULL */
+    me_compile_stats *stats;  /* filled by a successful me_compile; may be NULL */
 } me_compile_options;
 
 void me_compile_options_init(me_compile_options *o);

@@ -34,6 +34,7 @@ import os
 import sys
 import time
 import warnings
+import zlib
 
 import numpy as np
 import onnx
@@ -509,9 +510,9 @@ def make_input(spec, rng):
 
 
 def export(name, outdir, torch_outputs):
-    """Export one model and its inputs; return the op histogram."""
+    """Export one model and its inputs; return (op histogram, ModelProto)."""
     spec = MODELS[name]
-    seed = 1000 + sorted(MODELS).index(name)
+    seed = zlib.crc32(name.encode())      # stable per model, whatever the table holds
     torch.manual_seed(seed)
     model = spec["build"]().eval()
     randomize_constant_params(model, seed)
@@ -551,7 +552,7 @@ def export(name, outdir, torch_outputs):
     lines = []
     for k, arrays in enumerate(samples):
         entries = []
-        for i, (s, a) in enumerate(zip(spec["inputs"], arrays)):
+        for s, a in zip(spec["inputs"], arrays):
             suffix = "" if len(arrays) == 1 else "." + sanitize(s["name"])
             raw = os.path.abspath(os.path.join(outdir, "%s.in%d%s.raw" % (name, k, suffix)))
             with open(raw, "wb") as f:

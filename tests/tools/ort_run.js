@@ -5,17 +5,21 @@
 //
 // Usage: node tests/tools/ort_run.js MODEL.onnx INPUT_LIST OUTDIR
 //
-// INPUT_LIST uses the QNN input_list syntax:
-//   - optional leading lines starting with '#' (or '%') list the output tensor
-//     names to write (space separated); without them every graph output is
-//     written;
-//   - then one inference per non-empty line: space separated entries, either
-//     plain paths in graph-input order or `name:=path`. Relative paths are
-//     taken relative to the current directory (as qnn-net-run does).
+// INPUT_LIST uses the QNN input_list syntax, with the same rules as
+// `modelexport run`:
+//   - lines starting with '#' or '%' name the outputs to write (separated by
+//     spaces or commas); they must come before the data lines; without them
+//     every graph output is written;
+//   - every other line is one inference: space separated entries, either
+//     plain paths in graph-input order or `name:=path` (not both on one line);
+//   - blank lines are skipped, except for a model without inputs, where each
+//     line is one inference (and a list without lines runs it once);
+//   - a relative path is taken from the current directory, or, if no such
+//     file exists there, from the input list's directory.
 // Input files are headerless little-endian row-major arrays in the graph
 // input's dtype and shape. For inference i (counting data lines from 0) every
-// selected output is written to OUTDIR/Result_<i>/<name>.raw, where every char
-// of the output name outside [A-Za-z0-9._-] becomes '_'.
+// selected output is written to OUTDIR/Result_<i>/<name>.raw, where every byte
+// of the UTF-8 output name outside [A-Za-z0-9._-] becomes '_'.
 //
 // Needs onnxruntime-node from the repository's package.json
 // (`npm ci --ignore-scripts` at the repo root). Exit status 0 on success,
@@ -55,26 +59,38 @@ function sanitize(name) {
 }
 
 // Parse an input list into { outputs: [names] | null, lines: [[{name, path}]] }
-// where name is null for positional entries.
-function parseInputList(text) {
+// where name is null for positional entries. numInputs decides whether blank
+// lines count (they do only for models without inputs).
+function parseInputList(text, numInputs) {
   let outputs = null;
   const lines = [];
-  for (const raw of text.split(/\r?\n/)) {
+  const rows = text.split('\n');
+  if (rows[rows.length - 1] === '') rows.pop();       // final newline ends the last line
+  for (const raw of rows) {
     const line = raw.trim();
-    if (line === '') continue;
     if (line[0] === '#' || line[0] === '%') {
       if (lines.length > 0) fail(`output selection line after data lines: "${line}"`);
-      outputs = (outputs || []).concat(line.slice(1).trim().split(/\s+/).filter(Boolean));
+      outputs = (outputs || []).concat(line.slice(1).split(/[\s,]+/).filter(Boolean));
       continue;
     }
-    lines.push(line.split(/\s+/).map((entry) => {
+    if (line === '' && numInputs > 0) continue;
+    lines.push(line.split(/\s+/).filter(Boolean).map((entry) => {
       const at = entry.indexOf(':=');
       if (at < 0) return { name: null, path: entry };
       if (at === 0) fail(`empty input name in entry "${entry}"`);
       return { name: entry.slice(0, at), path: entry.slice(at + 2) };
     }));
   }
+  if (lines.length === 0 && numInputs === 0) lines.push([]);   // run once
   return { outputs, lines };
+}
+
+// Resolve an input path: as given (relative to the current directory), else
+// relative to the input list's directory.
+function resolveInput(file, listPath) {
+  if (path.isAbsolute(file) || fs.existsSync(file)) return path.resolve(file);
+  const alt = path.resolve(path.dirname(listPath), file);
+  return fs.existsSync(alt) ? alt : path.resolve(file);
 }
 
 // Read one raw file as an ORT tensor of the given graph-input metadata.
@@ -108,9 +124,6 @@ async function main(argv) {
   const [modelPath, listPath, outDir] = argv;
   if (os.endianness() !== 'LE') fail('big-endian hosts are not supported');
 
-  const list = parseInputList(fs.readFileSync(listPath, 'utf8'));
-  if (list.lines.length === 0) fail(`${listPath}: no inference lines`);
-
   const session = await ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
@@ -120,6 +133,9 @@ async function main(argv) {
   });
   const inputMeta = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const outputMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));
+
+  const list = parseInputList(fs.readFileSync(listPath, 'utf8'), session.inputNames.length);
+  if (list.lines.length === 0) fail(`${listPath}: no inference lines`);
 
   const outputs = list.outputs || session.outputNames;
   const files = new Set();
@@ -141,7 +157,7 @@ async function main(argv) {
       if (name === undefined) fail(`line ${i}: more entries than the model's ${session.inputNames.length} inputs`);
       if (!inputMeta.has(name)) fail(`line ${i}: unknown input "${name}"`);
       if (name in feeds) fail(`line ${i}: input "${name}" given twice`);
-      feeds[name] = loadTensor(inputMeta.get(name), path.resolve(e.path));
+      feeds[name] = loadTensor(inputMeta.get(name), resolveInput(e.path, listPath));
     });
     for (const name of session.inputNames) {
       if (!(name in feeds)) fail(`line ${i}: no value for input "${name}"`);

@@ -1,0 +1,36 @@
+# Front door. `make` builds build/modelexport (+ libmodelexport.so/.a),
+# `make test` runs the whole suite through CTest, `make demo` compiles and runs
+# a small model the repo generates itself. Debian packages are installed on
+# demand (tools/install-deps.sh).
+BUILD     ?= build
+ASAN_BUILD ?= build-asan
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all build deps test test-asan demo clean
+
+all: build
+
+build:
+	@tools/install-deps.sh build
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	@tools/install-deps.sh test
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# The same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	@tools/install-deps.sh test
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DME_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+demo: build
+	@tools/install-deps.sh demo
+	@tools/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,258 @@
+/* Conv2d and DepthWiseConv2d (NHWC activations, HWIO weights).
+ *
+ * Conv2d:  in[0] [N,H,W,Cin], in[1] [fh,fw,Cin/group,Cout], in[2] bias [Cout] (optional)
+ * DepthWiseConv2d: in[1] [fh,fw,1,Cout] with Cout == Cin, no group param.
+ * Params: stride U32[2], pad_amount U32[2,2] ([[top,bottom],[left,right]]),
+ * dilation U32[2] ([1,1]), group U32 (1, Conv2d only).
+ * Output [N,OH,OW,Cout], OH = floor((top + H + bottom - ((fh-1)*dil+1)) / stride + 1).
+ *
+ * The Conv2d kernel is a GEMM per output row: the row's receptive fields are
+ * gathered into a [OW, fh*fw*Cin/group] patch matrix (zeros for padding) and
+ * multiplied by the weights viewed as [fh*fw*Cin/group, Cout] (HWIO is
+ * already that matrix). A 1x1/stride-1/unpadded conv multiplies the input
+ * directly, without a patch. Both ops take the optional fused activation
+ * params (fused_activation.h), applied to each finished output row. */
+#include <string.h>
+
+#include "../core/util.h"
+#include "fused_activation.h"
+#include "gemm_f32.h"
+#include "ops.h"
+#include "param_read.h"
+
+typedef struct conv_geom {
+    int64_t n, h, w, c;          /* input */
+    int64_t fh, fw, cin_g, cout; /* weights */
+    int64_t group, cout_g;
+    int64_t stride[2], pad[4], dil[2]; /* pad: top, bottom, left, right */
+    int64_t oh, ow;
+} conv_geom;
+
+static const int64_t one_one[2] = {1, 1};
+
+/* Output length along one axis; -1 when the dilated filter does not fit. */
+static int64_t conv_out_len(int64_t in, int64_t p0, int64_t p1, int64_t f, int64_t dil, int64_t stride) {
+    int64_t dk, span;
+    if (!me_mul_i64(f - 1, dil, &dk) || !me_add_i64(dk, 1, &dk)) return -1;
+    if (!me_add_i64(in, p0, &span) || !me_add_i64(span, p1, &span)) return -1;
+    if (span < dk) return -1;
+    return (span - dk) / stride + 1;
+}
+
+/* Validates shapes and params of a Conv2d / DepthWiseConv2d node. Used by
+ * both infer and run (the kernel re-derives the geometry from the node). */
+static me_status conv_geometry(const me_node *nd, const me_tensor *x, const me_tensor *wt, const me_tensor *b,
+                               bool depthwise, conv_geom *g, me_diag *d) {
+    const char *op = param_op_name(nd);
+    if (!x || !wt)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): needs an input and weights", nd->name, op);
+    if (x->dtype != ME_DT_F32 || wt->dtype != ME_DT_F32 || (b && b->dtype != ME_DT_F32))
+        return me_fail(d, ME_ERR_UNSUPPORTED, "node '%s' (%s): only float32 input, weights and bias are supported",
+                       nd->name, op);
+    if (x->rank != 4)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): input must be 4-D NHWC, has rank %d", nd->name, op, x->rank);
+    if (wt->rank != 4)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): weights must be 4-D [fh,fw,cin/group,cout], has rank %d",
+                       nd->name, op, wt->rank);
+    g->n = x->dims[0]; g->h = x->dims[1]; g->w = x->dims[2]; g->c = x->dims[3];
+    g->fh = wt->dims[0]; g->fw = wt->dims[1]; g->cin_g = wt->dims[2]; g->cout = wt->dims[3];
+    if (g->fh < 1 || g->fw < 1 || g->cin_g < 1 || g->cout < 1)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): weights have an empty dimension", nd->name, op);
+    me_status st;
+    int64_t group = 1;
+    if (depthwise) {
+        if (g->cin_g != 1 || g->cout != g->c)
+            return me_fail(d, ME_ERR_FORMAT,
+                           "node '%s' (%s): weights [%lld,%lld,%lld,%lld] must be [fh,fw,1,%lld] for %lld input channels",
+                           nd->name, op, (long long)g->fh, (long long)g->fw, (long long)g->cin_g, (long long)g->cout,
+                           (long long)g->c, (long long)g->c);
+        group = g->c;
+    } else {
+        if ((st = param_get_int(nd, "group", false, 1, 1, UINT32_MAX, &group, d))) return st;
+        if (g->c % group != 0 || g->cout % group != 0)
+            return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): group %lld does not divide Cin %lld and Cout %lld",
+                           nd->name, op, (long long)group, (long long)g->c, (long long)g->cout);
+        if (g->cin_g * group != g->c)
+            return me_fail(d, ME_ERR_FORMAT,
+                           "node '%s' (%s): weights expect %lld input channels per group, input has %lld / group %lld",
+                           nd->name, op, (long long)g->cin_g, (long long)g->c, (long long)group);
+    }
+    g->group = group;
+    g->cout_g = g->cout / group;
+    if (b && me_tensor_numel(b) != g->cout)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): bias must have %lld elements", nd->name, op,
+                       (long long)g->cout);
+    if ((st = param_get_ints(nd, "stride", 2, false, NULL, 1, g->stride, d))) return st;
+    if ((st = param_get_ints(nd, "pad_amount", 4, true, NULL, 0, g->pad, d))) return st;
+    if ((st = param_get_ints(nd, "dilation", 2, false, one_one, 1, g->dil, d))) return st;
+    if ((st = param_check_fused_activation(nd, d))) return st;
+    g->oh = conv_out_len(g->h, g->pad[0], g->pad[1], g->fh, g->dil[0], g->stride[0]);
+    g->ow = conv_out_len(g->w, g->pad[2], g->pad[3], g->fw, g->dil[1], g->stride[1]);
+    if (g->oh < 1 || g->ow < 1)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): the dilated %lldx%lld filter is larger than the padded input %lldx%lld",
+                       nd->name, op, (long long)g->fh, (long long)g->fw, (long long)g->h, (long long)g->w);
+    return ME_OK;
+}
+
+static me_status conv_infer_common(me_graph *gr, me_node *nd, bool depthwise, me_diag *d) {
+    me_status st;
+    if ((st = input_check_f32(gr, nd, 0, false, d)) || (st = input_check_f32(gr, nd, 1, false, d)) ||
+        (st = input_check_f32(gr, nd, 2, true, d)))
+        return st;
+    conv_geom g;
+    if ((st = conv_geometry(nd, input_tensor(gr, nd, 0), input_tensor(gr, nd, 1), input_tensor(gr, nd, 2), depthwise,
+                            &g, d)))
+        return st;
+    int64_t dims[4] = {g.n, g.oh, g.ow, g.cout};
+    return me_set_output(gr, nd, 0, ME_DT_F32, 4, dims, d);
+}
+
+static me_status conv_infer(me_graph *gr, me_node *nd, me_diag *d) { return conv_infer_common(gr, nd, false, d); }
+static me_status dwconv_infer(me_graph *gr, me_node *nd, me_diag *d) { return conv_infer_common(gr, nd, true, d); }
+
+static bool conv_is_pointwise(const conv_geom *g) {
+    return g->fh == 1 && g->fw == 1 && g->stride[0] == 1 && g->stride[1] == 1 && g->pad[0] == 0 && g->pad[1] == 0 &&
+           g->pad[2] == 0 && g->pad[3] == 0;
+}
+
+/* Patch matrix bytes: one output row of receptive fields for one group. */
+static size_t conv_patch_bytes(const conv_geom *g) {
+    if (conv_is_pointwise(g)) return 0;
+    size_t k, b;
+    if (!me_mul_size((size_t)g->fh, (size_t)g->fw, &k) || !me_mul_size(k, (size_t)g->cin_g, &k) ||
+        !me_mul_size(k, (size_t)g->ow, &b) || !me_mul_size(b, sizeof(float), &b))
+        return 0;
+    return b;
+}
+
+static size_t conv_scratch(const me_graph *gr, const me_node *nd) {
+    conv_geom g;
+    if (conv_geometry(nd, input_tensor(gr, nd, 0), input_tensor(gr, nd, 1), input_tensor(gr, nd, 2), false, &g,
+                      NULL) != ME_OK)
+        return 0;
+    return conv_patch_bytes(&g);
+}
+
+/* Fetches geometry and data pointers for a kernel call; *empty when there is
+ * nothing to compute. */
+static me_status conv_prepare(const me_kernel_ctx *k, bool depthwise, conv_geom *g, bool *empty, me_diag *d) {
+    if (k->n_in < 2 || k->n_out < 1 || !k->in[0] || !k->in[1] || !k->out[0])
+        return me_fail(d, ME_ERR_FORMAT, "node '%s': convolution needs an input, weights and an output", k->node->name);
+    const me_tensor *b = k->n_in > 2 ? k->in[2] : NULL;
+    me_status st = conv_geometry(k->node, k->in[0], k->in[1], b, depthwise, g, d);
+    if (st) return st;
+    *empty = me_tensor_numel(k->out[0]) == 0;
+    if (!*empty && (!k->in_data[0] || !k->in_data[1] || !k->out_data[0] || (b && !k->in_data[2])))
+        return me_fail(d, ME_ERR_FORMAT, "node '%s': missing tensor data", k->node->name);
+    return ME_OK;
+}
+
+static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
+    conv_geom g;
+    bool empty;
+    me_status st = conv_prepare(k, false, &g, &empty, d);
+    if (st || empty) return st;
+    const float *x = k->in_data[0], *w = k->in_data[1];
+    const float *bias = k->n_in > 2 && k->in[2] ? k->in_data[2] : NULL;
+    float *y = k->out_data[0];
+    const int64_t cin_g = g.cin_g, cout_g = g.cout_g, cout = g.cout;
+
+    if (conv_is_pointwise(&g)) {
+        int64_t rows = g.n * g.h * g.w;
+        me_gemm_f32_init(rows, cout, y, cout, bias);
+        for (int64_t gi = 0; gi < g.group; gi++)
+            me_gemm_f32_nn(rows, cout_g, cin_g, x + gi * cin_g, g.c, w + gi * cout_g, cout, y + gi * cout_g, cout);
+        me_apply_fused_activation(k->node, y, rows * cout);
+        return ME_OK;
+    }
+    if (!k->scratch) return me_fail(d, ME_ERR_INTERNAL, "node '%s': convolution scratch is missing", k->node->name);
+    float *patch = k->scratch;
+    const int64_t kg = g.fh * g.fw * cin_g;
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t oh = 0; oh < g.oh; oh++) {
+            float *yrow = y + (n * g.oh + oh) * g.ow * cout;
+            me_gemm_f32_init(g.ow, cout, yrow, cout, bias);
+            for (int64_t gi = 0; gi < g.group; gi++) {
+                for (int64_t ow = 0; ow < g.ow; ow++) {
+                    float *dst = patch + ow * kg;
+                    for (int64_t kh = 0; kh < g.fh; kh++) {
+                        int64_t ih = oh * g.stride[0] - g.pad[0] + kh * g.dil[0];
+                        for (int64_t kw = 0; kw < g.fw; kw++, dst += cin_g) {
+                            int64_t iw = ow * g.stride[1] - g.pad[2] + kw * g.dil[1];
+                            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
+                                memset(dst, 0, (size_t)cin_g * sizeof(float));
+                            else
+                                memcpy(dst, x + ((n * g.h + ih) * g.w + iw) * g.c + gi * cin_g,
+                                       (size_t)cin_g * sizeof(float));
+                        }
+                    }
+                }
+                me_gemm_f32_nn(g.ow, cout_g, kg, patch, kg, w + gi * cout_g, cout, yrow + gi * cout_g, cout);
+            }
+            me_apply_fused_activation(k->node, yrow, g.ow * cout);
+        }
+    return ME_OK;
+}
+
+/* y[0..n) += a[0..n) * b[0..n) */
+static void mul_acc(int64_t n, const float *restrict a, const float *restrict b, float *restrict y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int t = 0; t < 8; t++) y[i + t] += a[i + t] * b[i + t];
+    for (; i < n; i++) y[i] += a[i] * b[i];
+}
+
+static me_status dwconv_run(const me_kernel_ctx *k, me_diag *d) {
+    conv_geom g;
+    bool empty;
+    me_status st = conv_prepare(k, true, &g, &empty, d);
+    if (st || empty) return st;
+    const float *x = k->in_data[0], *w = k->in_data[1];
+    const float *bias = k->n_in > 2 && k->in[2] ? k->in_data[2] : NULL;
+    float *y = k->out_data[0];
+    const int64_t c = g.c;
+    for (int64_t n = 0; n < g.n; n++)
+        for (int64_t oh = 0; oh < g.oh; oh++) {
+            float *yrow = y + (n * g.oh + oh) * g.ow * c;
+            me_gemm_f32_init(g.ow, c, yrow, c, bias);
+            for (int64_t ow = 0; ow < g.ow; ow++) {
+                float *acc = yrow + ow * c;
+                for (int64_t kh = 0; kh < g.fh; kh++) {
+                    int64_t ih = oh * g.stride[0] - g.pad[0] + kh * g.dil[0];
+                    if (ih < 0 || ih >= g.h) continue;
+                    for (int64_t kw = 0; kw < g.fw; kw++) {
+                        int64_t iw = ow * g.stride[1] - g.pad[2] + kw * g.dil[1];
+                        if (iw < 0 || iw >= g.w) continue;
+                        mul_acc(c, x + ((n * g.h + ih) * g.w + iw) * c, w + (kh * g.fw + kw) * c, acc);
+                    }
+                }
+            }
+            me_apply_fused_activation(k->node, yrow, g.ow * c);
+        }
+    return ME_OK;
+}
+
+static const me_param_schema conv_params[] = {
+    {"stride", ME_PARAM_TENSOR, ME_DT_U32, true},
+    {"pad_amount", ME_PARAM_TENSOR, ME_DT_U32, true},
+    {"group", ME_PARAM_SCALAR, ME_DT_U32, false},
+    {"dilation", ME_PARAM_TENSOR, ME_DT_U32, false},
+    ME_FUSED_ACTIVATION_PARAMS,
+    {NULL},
+};
+
+static const me_param_schema dwconv_params[] = {
+    {"stride", ME_PARAM_TENSOR, ME_DT_U32, true},
+    {"pad_amount", ME_PARAM_TENSOR, ME_DT_U32, true},
+    {"dilation", ME_PARAM_TENSOR, ME_DT_U32, false},
+    ME_FUSED_ACTIVATION_PARAMS,
+    {NULL},
+};
+
+const me_opdef me_opdef_CONV2D = {
+    "Conv2d", "qti.aisw", 2, 3, 1, 1, conv_params, conv_infer, conv_run, conv_scratch,
+};
+
+const me_opdef me_opdef_DEPTHWISE_CONV2D = {
+    "DepthWiseConv2d", "qti.aisw", 2, 3, 1, 1, dwconv_params, dwconv_infer, dwconv_run, NULL,
+};

@@ -1,0 +1,68 @@
+/* Softmax / LogSoftmax of beta*x along any axis (default the last), f32.
+ * The maximum is subtracted first; the sum of exponentials is accumulated
+ * in double. LogSoftmax is (z - max) - log(sum exp(z - max)). */
+#include <math.h>
+
+#include "eltwise_util.h"
+
+static me_status softmax_infer(me_graph *g, me_node *n, me_diag *d) {
+    me_status st = me_op_check_node(g, n, 1, d);
+    if (st != ME_OK) return st;
+    const me_tensor *x = &g->tensors[n->in[0]];
+    if (x->dtype != ME_DT_F32)
+        return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "unsupported dtype %s", me_dtype_name(x->dtype));
+    if (x->rank < 1) return me_op_fail(d, ME_ERR_FORMAT, n, "input must have rank >= 1");
+    int axis;
+    st = me_op_axis_param(n, "axis", x->rank, x->rank - 1, &axis, d);
+    if (st != ME_OK) return st;
+    double beta = me_param_float(n, "beta", 1.0);
+    if (!isfinite(beta)) return me_op_fail(d, ME_ERR_FORMAT, n, "beta must be finite");
+    return me_set_output(g, n, 0, ME_DT_F32, x->rank, x->dims, d);
+}
+
+static me_status softmax_run(const me_kernel_ctx *k, me_diag *d) {
+    const me_tensor *t = k->in[0];
+    int axis;
+    me_status st = me_op_axis_param(k->node, "axis", t->rank, t->rank - 1, &axis, d);
+    if (st != ME_OK) return st;
+    float beta = (float)me_param_float(k->node, "beta", 1.0);
+    bool log_out = k->node->op == ME_OP_LOG_SOFTMAX;
+    int64_t outer, len, inner;
+    me_axis_split(t->rank, t->dims, axis, &outer, &len, &inner);
+    if (len == 0) return ME_OK;
+    const float *x = k->in_data[0];
+    float *y = k->out_data[0];
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t j = 0; j < inner; j++) {
+            const float *xs = x + o * len * inner + j;
+            float *ys = y + o * len * inner + j;
+            float m = -INFINITY;
+            for (int64_t i = 0; i < len; i++) {
+                float z = beta * xs[i * inner];
+                if (z > m || isnan(z)) m = z;
+            }
+            double sum = 0.0;
+            for (int64_t i = 0; i < len; i++) {
+                float e = expf(beta * xs[i * inner] - m);
+                if (!log_out) ys[i * inner] = e;
+                sum += e;
+            }
+            if (log_out) {
+                float ls = (float)log(sum);
+                for (int64_t i = 0; i < len; i++) ys[i * inner] = (beta * xs[i * inner] - m) - ls;
+            } else {
+                float inv = (float)(1.0 / sum);
+                for (int64_t i = 0; i < len; i++) ys[i * inner] *= inv;
+            }
+        }
+    }
+    return ME_OK;
+}
+
+static const me_param_schema softmax_params[] = {
+    {"axis", ME_PARAM_SCALAR, ME_DT_U32, false},
+    {"beta", ME_PARAM_SCALAR, ME_DT_F32, false},
+    {NULL}};
+
+const me_opdef me_opdef_SOFTMAX = {"Softmax", "qti.aisw", 1, 1, 1, 1, softmax_params, softmax_infer, softmax_run, NULL};
+const me_opdef me_opdef_LOG_SOFTMAX = {"LogSoftmax", "qti.aisw", 1, 1, 1, 1, softmax_params, softmax_infer, softmax_run, NULL};

@@ -1,0 +1,118 @@
+/* The executor: one activation buffer + scratch, per-node kernel contexts
+ * prepared once, then a loop over the plan's order. */
+#include "exec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/util.h"
+
+/* Static tensors with no bytes still get a non-NULL pointer, so kernels can
+ * tell them from omitted optional inputs. */
+static _Alignas(64) const unsigned char empty_static[64];
+
+void *me_exec_tensor_data(const me_exec *e, int t) {
+    if (t < 0 || t >= e->g->n_tensors) return NULL;
+    const me_tensor *tt = &e->g->tensors[t];
+    if (tt->flags & ME_TF_STATIC) return (void *)(tt->data ? tt->data : empty_static);
+    if (e->plan.offset[t] == ME_PLAN_NONE) return NULL;
+    return e->buf + e->plan.offset[t];
+}
+
+void me_exec_free(me_exec *e) {
+    if (!e) return;
+    me_plan_free(&e->plan);
+    free(e->buf);
+    free(e->ctx);
+    free(e->ptr_pool);
+    memset(e, 0, sizeof *e);
+}
+
+me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
+    memset(e, 0, sizeof *e);
+    e->g = g;
+    me_status st = me_plan_build(g, &e->plan, d);
+    if (st != ME_OK) return st;
+
+    size_t bytes;
+    if (!me_add_size(e->plan.arena_bytes, e->plan.scratch_bytes, &bytes) || !me_add_size(bytes, ME_PLAN_ALIGN, &bytes)) {
+        me_exec_free(e);
+        return me_fail(d, ME_ERR_NOMEM, "activation memory size overflows");
+    }
+    bytes = me_align_up(bytes, ME_PLAN_ALIGN);
+    e->buf = aligned_alloc(ME_PLAN_ALIGN, bytes);
+    e->buf_bytes = bytes;
+    /* pointer arrays: per input a tensor and a data pointer, per output the same */
+    size_t n_ptrs = 0;
+    for (int s = 0; s < e->plan.n_steps; s++) {
+        const me_node *n = &g->nodes[e->plan.order[s]];
+        n_ptrs += 2 * ((size_t)n->n_in + (size_t)n->n_out);
+    }
+    e->ctx = calloc((size_t)(e->plan.n_steps > 0 ? e->plan.n_steps : 1), sizeof *e->ctx);
+    e->ptr_pool = calloc(n_ptrs ? n_ptrs : 1, sizeof(void *));
+    if (!e->buf || !e->ctx || !e->ptr_pool) {
+        me_exec_free(e);
+        return me_fail(d, ME_ERR_NOMEM, "out of memory allocating %zu bytes of activations", bytes);
+    }
+    memset(e->buf, 0, bytes); /* deterministic contents for tensors a kernel leaves untouched */
+    void **pool = e->ptr_pool;
+    void *scratch = e->plan.scratch_bytes ? e->buf + e->plan.arena_bytes : NULL;
+    for (int s = 0; s < e->plan.n_steps; s++) {
+        const me_node *n = &g->nodes[e->plan.order[s]];
+        const me_tensor **tin = (const me_tensor **)pool; pool += n->n_in;
+        const void **din = (const void **)pool;          pool += n->n_in;
+        const me_tensor **tout = (const me_tensor **)pool; pool += n->n_out;
+        void **dout = pool;                               pool += n->n_out;
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k];
+            tin[k] = t >= 0 ? &g->tensors[t] : NULL;
+            din[k] = t >= 0 ? me_exec_tensor_data(e, t) : NULL;
+            if (t >= 0 && !din[k]) {
+                me_exec_free(e);
+                return me_fail(d, ME_ERR_INTERNAL, "node '%s': input '%s' has no memory", n->name, g->tensors[t].name);
+            }
+        }
+        for (int k = 0; k < n->n_out; k++) {
+            int t = n->out[k];
+            tout[k] = &g->tensors[t];
+            dout[k] = me_exec_tensor_data(e, t);
+            if (!dout[k] || (g->tensors[t].flags & ME_TF_STATIC)) {
+                me_exec_free(e);
+                return me_fail(d, ME_ERR_INTERNAL, "node '%s': output '%s' has no memory", n->name, g->tensors[t].name);
+            }
+        }
+        me_kernel_ctx *c = &e->ctx[s];
+        c->node = n;
+        c->in = tin;
+        c->out = tout;
+        c->in_data = din;
+        c->out_data = dout;
+        c->n_in = n->n_in;
+        c->n_out = n->n_out;
+        c->scratch = scratch;
+        if (!me_opdefs[n->op]->run) {
+            me_exec_free(e);
+            return me_fail(d, ME_ERR_UNSUPPORTED, "node '%s': op %s has no kernel", n->name, me_op_names[n->op]);
+        }
+    }
+    return ME_OK;
+}
+
+me_status me_exec_run(me_exec *e, me_diag *d) {
+    for (int s = 0; s < e->plan.n_steps; s++) {
+        const me_kernel_ctx *c = &e->ctx[s];
+        me_diag sub;
+        me_diag_init(&sub); /* allocates only if the kernel reports something */
+        me_status st = me_opdefs[c->node->op]->run(c, &sub);
+        if (st != ME_OK) {
+            const char *why = me_diag_text(&sub);
+            me_fail(d, st, "node '%s' (%s) failed: %s", c->node->name, me_op_names[c->node->op],
+                    *why ? why : me_status_str(st));
+            me_diag_free(&sub);
+            return st;
+        }
+        me_diag_free(&sub);
+    }
+    return ME_OK;
+}
