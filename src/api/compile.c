@@ -54,6 +54,7 @@ me_status me_api_build_graph(const char *path, const me_compile_options *o, int 
         return me_fail(d, ME_ERR_INVALID_ARG, "'%s' is already a compiled DLC; this needs an .onnx model", path);
     me_status st = me_import_onnx(path, o, g, d);
     if (st != ME_OK) return st;
+    if (g->n_outputs == 0) return me_fail(d, ME_ERR_FORMAT, "'%s' has no graph outputs", path);
     g->compile_options = me_arena_strdup(&g->arena, o->command_line ? o->command_line : "");
     if (!g->compile_options) return me_fail(d, ME_ERR_NOMEM, "out of memory");
     if (run_passes) {

@@ -188,6 +188,8 @@ static void gather(const me_graph *g, facts *f) {
     sort_ops(f);
 }
 
+static const char *plural(int64_t n) { return n == 1 ? "" : "s"; }
+
 static void fmt_bytes(char *buf, size_t n, uint64_t b) {
     if (b < 1000) snprintf(buf, n, "%" PRIu64 " B", b);
     else if (b < 1000000) snprintf(buf, n, "%.1f kB", (double)b / 1e3);
@@ -257,15 +259,16 @@ static char *render_text(const subject *s, const me_graph *g, const facts *f, co
             p += len + (p[len] == '\n');
         }
     }
-    sb_printf(&b, "graph: %s (%d nodes, %d tensors)\n", g->name ? g->name : "", f->n_nodes, g->n_tensors);
+    sb_printf(&b, "graph: %s (%d node%s, %d tensor%s)\n", g->name ? g->name : "", f->n_nodes, plural(f->n_nodes),
+              g->n_tensors, plural(g->n_tensors));
     sb_printf(&b, "inputs (%d):\n", g->n_inputs);
     text_io(&b, g, g->inputs, g->n_inputs);
     sb_printf(&b, "outputs (%d):\n", g->n_outputs);
     text_io(&b, g, g->outputs, g->n_outputs);
     fmt_count(cnt, sizeof cnt, f->n_params);
     fmt_bytes(sbytes, sizeof sbytes, f->static_bytes);
-    sb_printf(&b, "parameters: %s in %" PRId64 " static tensors (%s)\n", cnt, f->n_static, sbytes);
-    sb_printf(&b, "ops (QNN type: count, %d kinds):\n", f->n_op_kinds);
+    sb_printf(&b, "parameters: %s in %" PRId64 " static tensor%s (%s)\n", cnt, f->n_static, plural(f->n_static), sbytes);
+    sb_printf(&b, "ops (QNN type: count, %d kind%s):\n", f->n_op_kinds, plural(f->n_op_kinds));
     for (int i = 0; i < f->n_op_kinds; i++) {
         int op = f->op_order[i];
         sb_printf(&b, "  %-28s %6d\n", me_op_names[op], f->op_count[op]);

@@ -176,7 +176,7 @@ static me_status try_fold(me_graph *g, mp_uses *u, int an, bool *folded, me_diag
     const float *wv = mp_f32(g, wt);
     for (int64_t e = 0; e < nw; e++) nwv[e] = wv[e] * a.w[weight_channel(&m, e)];
     const float *bv = bt >= 0 ? mp_f32(g, bt) : NULL;
-    for (int64_t c = 0; c < m.cout; c++) nbv[c] = a.b[c] + a.w[c] * (bv ? bv[c] : 0.0f);
+    for (int64_t c = 0; c < m.cout; c++) nbv[c] = (float)((double)a.b[c] + (double)a.w[c] * (bv ? bv[c] : 0.0));
 
     char name[512];
     snprintf(name, sizeof name, "%.480s_folded", w->name);

@@ -3,6 +3,8 @@
  * FullyConnected / MatMul whose output only it reads becomes the producer's
  * `activation` params (ops/fused_activation.h). Only float32 outputs, and
  * only ops whose schema declares the params (the kernel honours them). */
+#include <math.h>
+
 #include "../ops/fused_activation.h"
 #include "pass_util.h"
 
@@ -21,7 +23,7 @@ static bool activation_of(const me_node *n, int *kind, float *lo, float *hi) {
         *kind = ME_FUSED_ACT_RELU_MIN_MAX;
         *lo = (float)me_param_float(n, "min_value", 0.0);
         *hi = (float)me_param_float(n, "max_value", 0.0);
-        return true;
+        return !isnan(*lo) && !isnan(*hi); /* the kernel refuses NaN bounds */
     }
     return false;
 }

@@ -3,8 +3,10 @@
 #include "exec.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../core/util.h"
 
@@ -23,7 +25,7 @@ void *me_exec_tensor_data(const me_exec *e, int t) {
 void me_exec_free(me_exec *e) {
     if (!e) return;
     me_plan_free(&e->plan);
-    free(e->buf);
+    if (e->buf) munmap(e->buf, e->buf_bytes);
     free(e->ctx);
     free(e->ptr_pool);
     memset(e, 0, sizeof *e);
@@ -41,7 +43,10 @@ me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
         return me_fail(d, ME_ERR_NOMEM, "activation memory size overflows");
     }
     bytes = me_align_up(bytes, ME_PLAN_ALIGN);
-    e->buf = aligned_alloc(ME_PLAN_ALIGN, bytes);
+    /* An anonymous mapping: page aligned and zero-filled, with pages committed
+     * only when a kernel first writes them. */
+    void *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    e->buf = buf == MAP_FAILED ? NULL : buf;
     e->buf_bytes = bytes;
     /* pointer arrays: per input a tensor and a data pointer, per output the same */
     size_t n_ptrs = 0;
@@ -55,7 +60,9 @@ me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
         me_exec_free(e);
         return me_fail(d, ME_ERR_NOMEM, "out of memory allocating %zu bytes of activations", bytes);
     }
-    memset(e->buf, 0, bytes); /* deterministic contents for tensors a kernel leaves untouched */
+    if (getenv("ME_DEBUG_PLAN"))
+        fprintf(stderr, "modelexport: plan: %d steps, activations %zu bytes (without reuse %zu), scratch %zu bytes\n",
+                e->plan.n_steps, e->plan.arena_bytes, e->plan.sum_bytes, e->plan.scratch_bytes);
     void **pool = e->ptr_pool;
     void *scratch = e->plan.scratch_bytes ? e->buf + e->plan.arena_bytes : NULL;
     for (int s = 0; s < e->plan.n_steps; s++) {

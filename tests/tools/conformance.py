@@ -482,6 +482,7 @@ def main():
     print("hard failures (crash, signal, bad exit status, timeout) in all cases: %d" % hard)
 
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"summary": {"in_scope_passed": passed, "in_scope_failed": failed,
                                    "pass_rate": rate, "hard_failures": hard,

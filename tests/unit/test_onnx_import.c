@@ -567,7 +567,7 @@ static void test_opset_range(void) {
     onnx_w_value_info(&g, 12, "y", T_FLOAT, 1, d, NULL);
     me_graph ir;
     CHECK(import_graph(&g, 30, NULL, &ir) == ME_ERR_UNSUPPORTED);
-    CHECK(strstr(last_msg, "opset 30") != NULL && strstr(last_msg, "7..24") != NULL);
+    CHECK(strstr(last_msg, "opset 30") != NULL && strstr(last_msg, "7..28") != NULL);
     me_graph_free(&ir);
 }
 
@@ -603,6 +603,44 @@ static void test_malformed(void) {
     pbw_free(&model);
 }
 
+static void test_attr_wrong_type(void) {
+    pbw g = {0};
+    int64_t d[2] = {2, 3};
+    pbw n;
+    const char *ins[] = {"x", NULL}, *outs[] = {"y", NULL};
+    onnx_w_node_begin(&n, "Flatten", "flat", ins, outs);
+    onnx_w_attr_str(&n, "axis", "one");
+    pbw_take(&g, 1, &n);
+    onnx_w_value_info(&g, 11, "x", T_FLOAT, 2, d, NULL);
+    onnx_w_value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
+    me_graph ir;
+    CHECK(import_graph(&g, 17, NULL, &ir) == ME_ERR_FORMAT);
+    CHECK(strstr(last_msg, "node 'flat' (Flatten): attribute 'axis' has type STRING, expected INT") != NULL);
+    me_graph_free(&ir);
+}
+
+/* 3-D max pooling becomes two 2-D pools (H,W per depth slice, then D). */
+static void test_pool3d(void) {
+    pbw g = {0};
+    int64_t xd[5] = {1, 2, 5, 4, 6};
+    pbw n;
+    const char *ins[] = {"x", NULL}, *outs[] = {"y", NULL};
+    onnx_w_node_begin(&n, "MaxPool", "pool", ins, outs);
+    int64_t k[3] = {3, 2, 2}, st[3] = {2, 2, 1};
+    onnx_w_attr_ints(&n, "kernel_shape", k, 3, 1);
+    onnx_w_attr_ints(&n, "strides", st, 3, 0);
+    pbw_take(&g, 1, &n);
+    onnx_w_value_info(&g, 11, "x", T_FLOAT, 5, xd, NULL);
+    onnx_w_value_info(&g, 12, "y", T_FLOAT, -1, NULL, NULL);
+    me_graph ir;
+    if (!expect_ok(import_graph(&g, 17, NULL, &ir), &ir)) return;
+    CHECK(count_op(&ir, ME_OP_POOL_MAX2D) == 2);
+    /* D: (5-3)/2+1 = 2, H: (4-2)/2+1 = 2, W: (6-2)/1+1 = 5 */
+    int64_t yd[5] = {1, 2, 2, 2, 5};
+    CHECK(dims_are(&ir.tensors[ir.outputs[0]], 5, yd));
+    me_graph_free(&ir);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/me_onnx_test_XXXXXX");
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
@@ -622,6 +660,8 @@ int main(void) {
     test_typed_fields();
     test_opset_range();
     test_malformed();
+    test_attr_wrong_type();
+    test_pool3d();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -222,13 +222,26 @@ static me_graph *build_fuse(void) {
     int c2 = tp_conv(g, ME_OP_CONV2D, "conv2", x, tp_const_rand(g, "w2", 4, wd, 44), -1);
     me_graph_add_output(g, c2);
     me_graph_add_output(g, tp_unary(g, ME_OP_RELU, "relu2", c2));
+    /* DepthWiseConv2d -> ElementWiseNeuron(RELU); MatMul -> Relu */
+    int64_t dwd[4] = {3, 3, 1, 2}, md[2] = {2, 3};
+    int dw = tp_conv(g, ME_OP_DEPTHWISE_CONV2D, "dw", x, tp_const_rand(g, "wd", 4, dwd, 45), -1);
+    int nn = tp_node(g, ME_OP_NEURON, "neuron_relu", 1, &dw, 1);
+    CHECK(me_node_set_scalar_u32(g, nn, "operation", 4) == ME_OK);
+    int nr = tp_fin(g, nn);
+    int min[2] = {nr, tp_const_rand(g, "mw", 2, md, 46)};
+    int mm = tp_fin(g, tp_node(g, ME_OP_MATMUL, "matmul", 2, min, 1));
+    me_graph_add_output(g, tp_unary(g, ME_OP_RELU, "relu3", mm));
     return g;
 }
 
 static void test_fuse_activation(void) {
     me_graph *g = tp_check_passes(build_fuse, me_pass_fuse_activation, "fuse_activation");
     CHECK(tp_count_op(g, ME_OP_RELU) == 1);
-    CHECK(tp_count_op(g, ME_OP_RELU_MIN_MAX) == 0);
+    CHECK(tp_count_op(g, ME_OP_RELU_MIN_MAX) == 0 && tp_count_op(g, ME_OP_NEURON) == 0);
+    const me_node *mm = &g->nodes[g->tensors[g->outputs[3]].producer];
+    CHECK(mm->op == ME_OP_MATMUL && me_param_int(mm, "activation", 0) == 1);
+    const me_node *dw = &g->nodes[g->tensors[mm->in[0]].producer];
+    CHECK(dw->op == ME_OP_DEPTHWISE_CONV2D && me_param_int(dw, "activation", 0) == 1);
     int y = g->outputs[0];
     const me_node *fc = &g->nodes[g->tensors[y].producer];
     CHECK(fc->op == ME_OP_FULLY_CONNECTED);

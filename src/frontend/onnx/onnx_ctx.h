@@ -61,7 +61,11 @@ struct mo_ctx {
     const char *scope;
 
     int subgraph_depth;
+    bool attr_bad;            /* a translator read an attribute of the wrong type */
 };
+
+/* The import running on this thread (attribute getters report type errors to it). */
+extern _Thread_local mo_ctx *mo_current;
 
 /* Value map helpers. */
 int mo_value_find(mo_ctx *c, const char *name);                 /* index or -1 */
@@ -74,6 +78,14 @@ bool mo_track_tensors(mo_ctx *c);
 const char *mo_unique_name(mo_ctx *c, const char *base);
 /* Rename tensor t (the graph's name index is rebuilt by me_graph_compact at the end). */
 void mo_rename_tensor(mo_ctx *c, int t, const char *name);
+/* Memory for static data: large blocks get their own anonymous mapping
+ * adopted by the graph (so me_graph_release_static can give the pages back
+ * when a pass replaces the data); small ones come from the arena. */
+void *mo_big_alloc(mo_ctx *c, size_t n);
+/* Drop the fully covered pages of a range inside one of the graph's file
+ * mappings (they are re-read from the file if touched again); a range
+ * elsewhere (e.g. the arena) is left alone. */
+void mo_drop_pages(mo_ctx *c, const void *p, size_t n);
 /* Record a graph input that must be frozen (deduplicated). */
 void mo_record_fixed(mo_ctx *c, const char *name);
 /* Translate nodes of a graph (main or subgraph) in topological order. */

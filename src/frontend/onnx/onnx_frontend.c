@@ -157,9 +157,10 @@ int mo_make_initializer(mo_ctx *c, const onnx_tensor *t) {
     if (!name) { me_diag_add(c->d, "out of memory"); return -1; }
     int id;
     bool ref = false;
+    size_t es = me_dtype_size(dt);
     if (dt == ME_DT_F16 || dt == ME_DT_BF16) {
         /* float16 models are computed in float32 */
-        float *f = me_arena_calloc(&g->arena, (size_t)(numel ? numel : 1), sizeof(float));
+        float *f = mo_big_alloc(c, (size_t)numel * sizeof(float));
         if (!f) { me_diag_add(c->d, "out of memory converting tensor '%s'", nm); return -1; }
         const uint8_t *p = t->data;
         for (int64_t i = 0; i < numel; i++) {
@@ -168,15 +169,18 @@ int mo_make_initializer(mo_ctx *c, const onnx_tensor *t) {
             f[i] = dt == ME_DT_F16 ? me_f16_to_f32(h) : me_bf16_to_f32(h);
         }
         id = me_graph_add_static_ref(g, name, ME_DT_F32, t->rank, t->dims, f, (size_t)numel * 4, c->d);
+        if (t->nbytes) mo_drop_pages(c, t->data, t->nbytes);
+    } else if (t->data && es > 1 && ((uintptr_t)t->data % es) != 0) {
+        /* unaligned raw_data: kernels read aligned elements, so copy (and let the file pages go) */
+        void *copy = mo_big_alloc(c, t->nbytes);
+        if (!copy) { me_diag_add(c->d, "out of memory copying tensor '%s'", nm); return -1; }
+        memcpy(copy, t->data, t->nbytes);
+        mo_drop_pages(c, t->data, t->nbytes);
+        id = me_graph_add_static_ref(g, name, dt, t->rank, t->dims, copy, t->nbytes, c->d);
+        ref = true; /* releasable like file data */
     } else {
-        size_t es = me_dtype_size(dt);
-        if (t->data && es > 1 && ((uintptr_t)t->data % es) != 0) {
-            /* unaligned raw_data (rare): kernels read aligned elements, so copy */
-            id = me_graph_add_static_copy(g, name, dt, t->rank, t->dims, t->data, t->nbytes, c->d);
-        } else {
-            id = me_graph_add_static_ref(g, name, dt, t->rank, t->dims, t->data, t->nbytes, c->d);
-            ref = true;
-        }
+        id = me_graph_add_static_ref(g, name, dt, t->rank, t->dims, t->data, t->nbytes, c->d);
+        ref = true;
     }
     if (id < 0 || !mo_track_tensors(c)) return -1;
     if (ref) c->tflags[id] |= MO_T_FROM_FILE;
@@ -331,6 +335,13 @@ static void release_if_unused(mo_ctx *c, const char *name) {
     int t = c->vals[vi].tensor;
     if (t < 0 || t >= c->cap_t || !(c->tflags[t] & MO_T_FROM_FILE) || (c->tflags[t] & MO_T_RELEASED)) return;
     if (c->ir_uses[t] > 0 || (c->g->tensors[t].flags & ME_TF_OUTPUT)) return;
+    /* the data may be an anonymous copy (zero-filled once released): make sure no live node reads it */
+    for (int i = 0; i < c->g->n_nodes; i++) {
+        const me_node *nd = &c->g->nodes[i];
+        if (nd->dead) continue;
+        for (int k = 0; k < nd->n_in; k++)
+            if (nd->in[k] == t) return;
+    }
     me_graph_release_static(c->g, t);
     c->tflags[t] |= MO_T_RELEASED;
 }
@@ -391,7 +402,14 @@ me_status mo_translate_graph(mo_ctx *c, const onnx_graph *gr, const char *name_p
         c->scope = NULL;
         c->fixed_hit = false;
         diag_mark mark = diag_save(c->d);
+        mo_ctx *outer = mo_current;
+        bool outer_bad = c->attr_bad; /* an If translator may be inlining this subgraph */
+        mo_current = c;
+        c->attr_bad = false;
         st = fn(c, n);
+        mo_current = outer;
+        if (st == ME_OK && c->attr_bad) st = ME_ERR_FORMAT; /* the message is in the diag */
+        c->attr_bad = outer_bad;
         if (st != ME_OK && c->fixed_hit) {
             diag_restore(c->d, mark); /* reported once, at the end */
             st = mark_unknown(c, n) ? ME_OK : me_fail(c->d, ME_ERR_NOMEM, "out of memory");

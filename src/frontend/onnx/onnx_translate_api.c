@@ -3,6 +3,8 @@
  * folding at once) and bind ONNX output names. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +153,34 @@ void mo_record_fixed(mo_ctx *c, const char *name) {
     c->fixed[c->n_fixed++] = name;
 }
 
+#define MO_BIG_ALLOC_MIN ((size_t)256 << 10)
+
+void *mo_big_alloc(mo_ctx *c, size_t n) {
+    if (n < MO_BIG_ALLOC_MIN) return me_arena_alloc(&c->g->arena, n ? n : 1);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    me_mapfile m = {p, n, 1};
+    if (me_graph_adopt_map(c->g, &m) != ME_OK) {
+        munmap(p, n);
+        return NULL;
+    }
+    return p;
+}
+
+void mo_drop_pages(mo_ctx *c, const void *p, size_t n) {
+    const uint8_t *b = p;
+    bool mapped = false;
+    for (int i = 0; i < c->g->n_maps && !mapped; i++) {
+        const me_mapfile *m = &c->g->maps[i];
+        mapped = m->is_mmap && m->data && b >= m->data && n <= m->size && b - m->data <= (ptrdiff_t)(m->size - n);
+    }
+    if (!mapped) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* ---- accessors ---- */
 me_graph *mo_graph(mo_ctx *c) { return c->g; }
 int64_t mo_opset(mo_ctx *c) { return c->opset; }
@@ -284,6 +314,19 @@ me_status mo_const_floats(mo_ctx *c, const onnx_node *n, int input, float **vals
 }
 
 /* ---- attributes ---- */
+_Thread_local mo_ctx *mo_current;
+
+static const char *const attr_type_names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR",
+                                              "GRAPH", "FLOATS", "INTS", "STRINGS"};
+
+static void attr_mismatch(const onnx_node *n, const onnx_attr *a, const char *want) {
+    mo_ctx *c = mo_current;
+    if (!c) return;
+    const char *have = (unsigned)a->type < ME_ARRAY_LEN(attr_type_names) ? attr_type_names[a->type] : "unknown";
+    me_diag_add(c->d, "node '%s' (%s): attribute '%s' has type %s, expected %s", n->name, n->op_type, a->name, have, want);
+    c->attr_bad = true;
+}
+
 const onnx_attr *mo_attr(const onnx_node *n, const char *name) {
     for (int i = 0; i < n->n_attr; i++)
         if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
@@ -294,7 +337,7 @@ int64_t mo_attr_int(const onnx_node *n, const char *name, int64_t dflt) {
     const onnx_attr *a = mo_attr(n, name);
     if (!a) return dflt;
     if (a->type == ONNX_ATTR_INT) return a->i;
-    if (a->type == ONNX_ATTR_FLOAT) return (int64_t)a->f;
+    attr_mismatch(n, a, "INT");
     return dflt;
 }
 
@@ -303,12 +346,16 @@ float mo_attr_float(const onnx_node *n, const char *name, float dflt) {
     if (!a) return dflt;
     if (a->type == ONNX_ATTR_FLOAT) return a->f;
     if (a->type == ONNX_ATTR_INT) return (float)a->i;
+    attr_mismatch(n, a, "FLOAT");
     return dflt;
 }
 
 const char *mo_attr_str(const onnx_node *n, const char *name, const char *dflt) {
     const onnx_attr *a = mo_attr(n, name);
-    return a && a->type == ONNX_ATTR_STRING && a->s ? a->s : dflt;
+    if (!a) return dflt;
+    if (a->type == ONNX_ATTR_STRING && a->s) return a->s;
+    attr_mismatch(n, a, "STRING");
+    return dflt;
 }
 
 int mo_attr_ints(const onnx_node *n, const char *name, const int64_t **vals) {
@@ -316,6 +363,7 @@ int mo_attr_ints(const onnx_node *n, const char *name, const int64_t **vals) {
     if (!a) return -1;
     if (a->type == ONNX_ATTR_INTS) { *vals = a->ints; return a->n; }
     if (a->type == ONNX_ATTR_INT) { *vals = &a->i; return 1; }
+    attr_mismatch(n, a, "INTS");
     return -1;
 }
 
@@ -324,6 +372,7 @@ int mo_attr_floats(const onnx_node *n, const char *name, const float **vals) {
     if (!a) return -1;
     if (a->type == ONNX_ATTR_FLOATS) { *vals = a->floats; return a->n; }
     if (a->type == ONNX_ATTR_FLOAT) { *vals = &a->f; return 1; }
+    attr_mismatch(n, a, "FLOATS");
     return -1;
 }
 
@@ -348,7 +397,7 @@ static const char *unique_node_name(mo_ctx *c, const char *base) {
 
 int mo_node(mo_ctx *c, const onnx_node *n, me_op_id op, const int *in, int n_in, int n_out, const char *suffix) {
     me_graph *g = c->g;
-    if (op < 0 || op >= ME_OP_COUNT || n_in < 0 || n_out < 1 || n_out > 64) {
+    if (op < 0 || op >= ME_OP_COUNT || n_in < 0 || n_out < 1 || n_out > (1 << 20)) {
         mo_error(c, n, ME_ERR_INTERNAL, "bad IR node request (op %d, %d inputs, %d outputs)", (int)op, n_in, n_out);
         return -1;
     }
@@ -357,12 +406,14 @@ int mo_node(mo_ctx *c, const onnx_node *n, me_op_id op, const int *in, int n_in,
             mo_error(c, n, ME_ERR_INTERNAL, "IR node %s: input %d is not a tensor", me_op_names[op], k);
             return -1;
         }
-    const char *base = n ? n->name : "node";
-    char *nname = suffix && suffix[0] ? me_arena_printf(&g->arena, "%s_%s", base, suffix)
-                                      : me_arena_strdup(&g->arena, base);
+    bool has_sfx = suffix && suffix[0];
+    char *nname = !n ? me_arena_strdup(&g->arena, has_sfx ? suffix : "node")
+                  : has_sfx ? me_arena_printf(&g->arena, "%s_%s", n->name, suffix)
+                            : me_arena_strdup(&g->arena, n->name);
     const char *uname = nname ? unique_node_name(c, nname) : NULL;
     if (!uname) { mo_error(c, n, ME_ERR_NOMEM, "out of memory"); return -1; }
-    int outs[64];
+    int *outs = me_arena_calloc(&g->arena, (size_t)n_out, sizeof(int));
+    if (!outs) { mo_error(c, n, ME_ERR_NOMEM, "out of memory"); return -1; }
     for (int i = 0; i < n_out; i++) {
         char *tb = n_out == 1 ? me_arena_printf(&g->arena, "%s_out", uname)
                               : me_arena_printf(&g->arena, "%s_out%d", uname, i);
@@ -419,7 +470,7 @@ static me_status try_fold(mo_ctx *c, int node) {
     for (int k = 0; k < no; k++) {
         me_tensor *o = &g->tensors[nd->out[k]];
         size_t nb = me_tensor_nbytes(o);
-        dout[k] = me_arena_alloc(&g->arena, nb ? nb : 1);
+        dout[k] = mo_big_alloc(c, nb);
         tout[k] = o;
         if (!dout[k]) { st = me_fail(c->d, ME_ERR_NOMEM, "out of memory folding node '%s'", nd->name); goto done; }
     }
@@ -654,7 +705,10 @@ me_status mo_inline_subgraph(mo_ctx *c, const onnx_node *n, const onnx_graph *su
     for (int i = 0; i < n->n_out; i++) {
         int vi = mo_value_find(c, sub->outputs[i].name);
         if (vi < 0 || c->vals[vi].unknown) {
-            if (vi >= 0 && c->vals[vi].unknown) return ME_ERR_UNSUPPORTED; /* must-be-fixed, reported at the end */
+            if (vi >= 0 && c->vals[vi].unknown) {
+                c->fixed_hit = true; /* must-be-fixed, reported at the end */
+                return ME_ERR_UNSUPPORTED;
+            }
             return mo_error(c, n, ME_ERR_FORMAT, "subgraph output '%s' is not produced", sub->outputs[i].name);
         }
         int t = mo_value_tensor(c, vi);

@@ -212,6 +212,69 @@ me_status mo_tr_conv_transpose(mo_ctx *c, const onnx_node *n) {
     return mt_bind(c, n, 0, y);
 }
 
+/* One PoolMax2d/PoolAvg2d on an NHWC tensor with per-axis (H, W) settings. */
+static int pool2d_nhwc(mo_ctx *c, const onnx_node *n, bool is_max, int x, const int64_t *k, const int64_t *stride,
+                       const int64_t *dil, const int64_t *p0, const int64_t *p1, int64_t ceil_mode, int64_t count_pad,
+                       const char *sfx) {
+    int node = mo_node(c, n, is_max ? ME_OP_POOL_MAX2D : ME_OP_POOL_AVG2D, &x, 1, 1, sfx);
+    if (node < 0) return -1;
+    if (mt_u32s(c, node, "filter_size", 2, k) != ME_OK || mt_u32s(c, node, "stride", 2, stride) != ME_OK ||
+        mt_pad_amount(c, node, 2, p0, p1) != ME_OK)
+        return -1;
+    if ((dil[0] != 1 || dil[1] != 1) && mt_u32s(c, node, "dilation", 2, dil) != ME_OK) return -1;
+    if (ceil_mode) me_node_set_scalar_u32(mo_graph(c), node, "rounding_mode", 1);
+    if (!is_max && count_pad) me_node_set_scalar_bool(mo_graph(c), node, "count_pad_for_edges", true);
+    return mt_finish1(c, node);
+}
+
+/* 3-D pooling as two 2-D pools: over (H, W) per depth slice, then over D.
+ * Exact for max, and for average too: a window's divisor (real or padded
+ * taps) is a product of per-axis counts. */
+static me_status pool3d(mo_ctx *c, const onnx_node *n, int x, bool is_max) {
+    const me_tensor *tx = mo_t(c, x);
+    int64_t N = tx->dims[0], C = tx->dims[1];
+    int64_t in[3] = {tx->dims[2], tx->dims[3], tx->dims[4]};
+    const int64_t *ks;
+    if (mo_attr_ints(n, "kernel_shape", &ks) != 3) return mo_error(c, n, ME_ERR_FORMAT, "kernel_shape must have 3 values");
+    if (mo_attr_int(n, "storage_order", 0) != 0) return mo_error(c, n, ME_ERR_UNSUPPORTED, "storage_order != 0 is not supported");
+    int64_t k[3] = {ks[0], ks[1], ks[2]}, st[3], dl[3], pads[6];
+    MT_OK(read_ints_attr(c, n, "strides", 3, st, 1));
+    MT_OK(read_ints_attr(c, n, "dilations", 3, dl, 1));
+    MT_OK(read_ints_attr(c, n, "pads", 6, pads, 0));
+    int64_t p0[3] = {pads[0], pads[1], pads[2]}, p1[3] = {pads[3], pads[4], pads[5]};
+    const char *ap = mo_attr_str(n, "auto_pad", "NOTSET");
+    for (int i = 0; i < 3; i++) {
+        if (k[i] < 1 || st[i] < 1 || dl[i] < 1 || p0[i] < 0 || p1[i] < 0)
+            return mo_error(c, n, ME_ERR_FORMAT, "kernel, strides and dilations must be positive, pads non-negative");
+        if (strcmp(ap, "VALID") == 0) p0[i] = p1[i] = 0;
+        else if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+            int64_t out = (in[i] + st[i] - 1) / st[i];
+            int64_t total = (out - 1) * st[i] + (k[i] - 1) * dl[i] + 1 - in[i];
+            if (total < 0) total = 0;
+            p0[i] = ap[5] == 'U' ? total / 2 : total - total / 2;
+            p1[i] = total - p0[i];
+        } else if (strcmp(ap, "NOTSET") != 0) {
+            return mo_error(c, n, ME_ERR_FORMAT, "unknown auto_pad '%s'", ap);
+        }
+    }
+    int64_t ceil_mode = mo_attr_int(n, "ceil_mode", 0), count_pad = mo_attr_int(n, "count_include_pad", 0);
+    int xn = mo_to_nhwc(c, n, x); /* [N, D, H, W, C] */
+    MT_TRY(xn);
+    int64_t d4[4] = {N * in[0], in[1], in[2], C};
+    MT_TRY(xn = mo_reshape(c, n, xn, 4, d4, "slices"));
+    int y = pool2d_nhwc(c, n, is_max, xn, k + 1, st + 1, dl + 1, p0 + 1, p1 + 1, ceil_mode, count_pad, "pool_hw");
+    MT_TRY(y);
+    int64_t oh = mo_t(c, y)->dims[1], ow = mo_t(c, y)->dims[2];
+    int64_t d4b[4] = {N, in[0], oh * ow, C};
+    MT_TRY(y = mo_reshape(c, n, y, 4, d4b, "depth_rows"));
+    int64_t kd[2] = {k[0], 1}, sd[2] = {st[0], 1}, dd[2] = {dl[0], 1}, a0[2] = {p0[0], 0}, a1[2] = {p1[0], 0};
+    MT_TRY(y = pool2d_nhwc(c, n, is_max, y, kd, sd, dd, a0, a1, ceil_mode, count_pad, "pool_d"));
+    int64_t od = mo_t(c, y)->dims[1];
+    int64_t d5[5] = {N, od, oh, ow, C};
+    MT_TRY(y = mo_reshape(c, n, y, 5, d5, "volume"));
+    return mt_bind(c, n, 0, mo_to_nchw(c, n, y));
+}
+
 me_status mo_tr_pool(mo_ctx *c, const onnx_node *n) {
     int x = mo_in(c, n, 0);
     if (x < 0) return mo_error(c, n, ME_ERR_FORMAT, "input X is missing");
@@ -226,6 +289,10 @@ me_status mo_tr_pool(mo_ctx *c, const onnx_node *n) {
         int64_t axes[ME_MAX_RANK];
         for (int i = 2; i < rank; i++) axes[i - 2] = i;
         return mt_bind(c, n, 0, mt_reduce(c, n, is_max ? ME_OP_REDUCE_MAX : ME_OP_REDUCE_MEAN, x, axes, rank - 2, true, NULL));
+    }
+    if (rank == 5 && !global) {
+        if (mo_t(c, x)->dtype != ME_DT_F32) return mo_error(c, n, ME_ERR_UNSUPPORTED, "3-D pooling needs float data");
+        return pool3d(c, n, x, is_max);
     }
     MT_OK(check_rank(c, n, rank, "pooling"));
     spatial s = {.n = rank - 2};

@@ -31,8 +31,6 @@ static int norm_axis(int64_t axis, int rank) {
     return axis >= 0 && axis < rank ? (int)axis : -1;
 }
 
-static me_graph *G(mo_ctx *c) { return mo_graph(c); }
-
 /* ---------------------------------------------------------------- norms */
 
 /* True if p holds exactly the normalised dims x.dims[axis..] (up to leading 1s),
@@ -128,8 +126,8 @@ static me_status tr_layer_or_rms(mo_ctx *c, const onnx_node *n, bool rms) {
     int node = mo_node(c, n, rms ? ME_OP_RMS_NORM : ME_OP_LAYER_NORM, ins, n_in, 1, rms ? "rms_norm" : "layer_norm");
     if (node < 0) return mo_build_failed(c, n);
     int64_t adims[1] = {n_axes};
-    if (me_node_set_scalar_f32(G(c), node, "epsilon", eps) != ME_OK ||
-        me_node_set_tensor_int(G(c), node, "axes", ME_DT_U32, 1, adims, axes) != ME_OK)
+    if (me_node_set_scalar_f32(mo_graph(c), node, "epsilon", eps) != ME_OK ||
+        me_node_set_tensor_int(mo_graph(c), node, "axes", ME_DT_U32, 1, adims, axes) != ME_OK)
         return mo_build_failed(c, n);
     int y;
     TRY_ST(mo_finish(c, node, &y));
@@ -194,8 +192,8 @@ static me_status tr_instance_or_group(mo_ctx *c, const onnx_node *n, bool group)
     int node = mo_node(c, n, group ? ME_OP_GROUP_NORM : ME_OP_INSTANCE_NORM, ins, 3, 1,
                        group ? "group_norm" : "instance_norm");
     if (node < 0) return mo_build_failed(c, n);
-    if (me_node_set_scalar_f32(G(c), node, "epsilon", eps) != ME_OK) return mo_build_failed(c, n);
-    if (group && me_node_set_scalar_u32(G(c), node, "group", (uint32_t)groups) != ME_OK) return mo_build_failed(c, n);
+    if (me_node_set_scalar_f32(mo_graph(c), node, "epsilon", eps) != ME_OK) return mo_build_failed(c, n);
+    if (group && me_node_set_scalar_u32(mo_graph(c), node, "group", (uint32_t)groups) != ME_OK) return mo_build_failed(c, n);
     int y;
     TRY_ST(mo_finish(c, node, &y));
     y = mo_to_nchw(c, n, y);
@@ -227,7 +225,7 @@ me_status mo_tr_lrn(mo_ctx *c, const onnx_node *n) {
     TRY_T(xn);
     int node = mo_node(c, n, ME_OP_LRN, &xn, 1, 1, "lrn");
     if (node < 0) return mo_build_failed(c, n);
-    me_graph *g = G(c);
+    me_graph *g = mo_graph(c);
     /* QNN's alpha multiplies each squared element; ONNX divides alpha by size. */
     if (me_node_set_scalar_f32(g, node, "alpha", alpha / (float)size) != ME_OK ||
         me_node_set_scalar_f32(g, node, "beta", beta) != ME_OK ||
@@ -252,6 +250,9 @@ typedef struct resize_cfg {
     int transform, interp, nearest;
     bool half_pixel_symmetric, exclude_outside;
     float cubic_coeff;
+    /* modes QNN's Resize lacks, done with constant interpolation matrices */
+    bool tf_crop, tf_half_pixel;
+    float extrapolation;
 } resize_cfg;
 
 static bool input_present(mo_ctx *c, const onnx_node *n, int i) {
@@ -277,6 +278,8 @@ static me_status resize_attrs(mo_ctx *c, const onnx_node *n, resize_cfg *cfg) {
     else if (strcmp(ct, "pytorch_half_pixel") == 0) cfg->transform = RS_PYTORCH_HALF_PIXEL;
     else if (strcmp(ct, "align_corners") == 0) cfg->transform = RS_ALIGN_CORNERS;
     else if (strcmp(ct, "asymmetric") == 0) cfg->transform = RS_ASYMMETRIC;
+    else if (strcmp(ct, "tf_crop_and_resize") == 0) cfg->tf_crop = true;
+    else if (strcmp(ct, "tf_half_pixel_for_nn") == 0) cfg->tf_half_pixel = true;
     else
         return mo_error(c, n, ME_ERR_UNSUPPORTED, "attribute coordinate_transformation_mode='%s' is not supported", ct);
     const char *nm = mo_attr_str(n, "nearest_mode", "round_prefer_floor");
@@ -290,34 +293,41 @@ static me_status resize_attrs(mo_ctx *c, const onnx_node *n, resize_cfg *cfg) {
     if (excl != 0 && excl != 1)
         return mo_error(c, n, ME_ERR_FORMAT, "attribute exclude_outside=%lld must be 0 or 1", (long long)excl);
     cfg->exclude_outside = excl == 1;
+    cfg->extrapolation = mo_attr_float(n, "extrapolation_value", 0.0f);
+    return ME_OK;
+}
+
+/* The axes attribute (opset 18+), default all axes. */
+static me_status resize_axes(mo_ctx *c, const onnx_node *n, int rank, int *axes, int *n_axes) {
+    *n_axes = rank;
+    for (int i = 0; i < rank; i++) axes[i] = i;
+    const int64_t *attr_axes;
+    int na = mo_attr_ints(n, "axes", &attr_axes);
+    if (na < 0) return ME_OK;
+    if (na == 0 || na > rank) return mo_error(c, n, ME_ERR_FORMAT, "attribute axes has %d entries for rank %d", na, rank);
+    bool seen[ME_MAX_RANK] = {false};
+    for (int i = 0; i < na; i++) {
+        int a = norm_axis(attr_axes[i], rank);
+        if (a < 0 || seen[a])
+            return mo_error(c, n, ME_ERR_FORMAT, "attribute axes: entry %lld is out of range or repeated",
+                            (long long)attr_axes[i]);
+        seen[a] = true;
+        axes[i] = a;
+    }
+    *n_axes = na;
     return ME_OK;
 }
 
 /* Output dims and per-axis scales from the scales or sizes input (ONNX rules:
  * floor(in * scale) for scales; sizes with keep_aspect_ratio_policy). */
 static me_status resize_shape(mo_ctx *c, const onnx_node *n, const me_tensor *xt, int scales_in, int sizes_in,
-                              const float *attr_scales, int n_attr_scales, int64_t *out_dims, float *scales) {
+                              const float *attr_scales, int n_attr_scales, int64_t *out_dims, double *scales) {
     int rank = xt->rank;
-    int axes[ME_MAX_RANK], n_axes = rank;
-    for (int i = 0; i < rank; i++) axes[i] = i;
-    const int64_t *attr_axes;
-    int na = mo_attr_ints(n, "axes", &attr_axes);
-    if (na >= 0) {
-        if (na == 0 || na > rank) return mo_error(c, n, ME_ERR_FORMAT, "attribute axes has %d entries for rank %d", na, rank);
-        bool seen[ME_MAX_RANK] = {false};
-        for (int i = 0; i < na; i++) {
-            int a = norm_axis(attr_axes[i], rank);
-            if (a < 0 || seen[a])
-                return mo_error(c, n, ME_ERR_FORMAT, "attribute axes: entry %lld is out of range or repeated",
-                                (long long)attr_axes[i]);
-            seen[a] = true;
-            axes[i] = a;
-        }
-        n_axes = na;
-    }
+    int axes[ME_MAX_RANK], n_axes;
+    TRY_ST(resize_axes(c, n, rank, axes, &n_axes));
     for (int i = 0; i < rank; i++) {
         out_dims[i] = xt->dims[i];
-        scales[i] = 1.0f;
+        scales[i] = 1.0;
     }
     if (attr_scales != NULL || scales_in >= 0) {
         const float *sv = attr_scales;
@@ -352,7 +362,7 @@ static me_status resize_shape(mo_ctx *c, const onnx_node *n, const me_tensor *xt
             int a = axes[i];
             if (xt->dims[a] <= 0) return mo_error(c, n, ME_ERR_FORMAT, "cannot resize an empty axis %d", a);
             out_dims[a] = sz[i];
-            scales[a] = (float)((double)sz[i] / (double)xt->dims[a]);
+            scales[a] = (double)sz[i] / (double)xt->dims[a];
         }
         return ME_OK;
     }
@@ -372,9 +382,182 @@ static me_status resize_shape(mo_ctx *c, const onnx_node *n, const me_tensor *xt
         if (od < 1 || od > (double)ME_MAX_TENSOR_BYTES)
             return mo_error(c, n, ME_ERR_FORMAT, "output size %.0f on axis %d is invalid", od, a);
         out_dims[a] = (int64_t)od;
-        scales[a] = (float)s;
+        scales[a] = s;
     }
     return ME_OK;
+}
+
+/* Interpolation weights of one output position, following ONNX's reference
+ * Resize: a coefficient vector over the n input positions nearest to the
+ * source coordinate (edge-padded), optionally antialiased and renormalised. */
+static int resize_coeffs(const resize_cfg *cfg, bool antialias, double ratio, double scale, double *co, int cap) {
+    int cnt = 0;
+    if (cfg->interp == RS_NEAREST) {
+        bool up;
+        if (ratio == 1.0) up = true;
+        else if (cfg->nearest == RS_ROUND_PREFER_FLOOR) up = ratio > 0.5;
+        else if (cfg->nearest == RS_ROUND_PREFER_CEIL) up = ratio >= 0.5;
+        else up = cfg->nearest == RS_CEIL;
+        co[0] = up ? 0.0 : 1.0;
+        co[1] = up ? 1.0 : 0.0;
+        return 2;
+    }
+    double s = antialias && scale < 1.0 ? scale : 1.0;
+    double sum = 0.0;
+    if (cfg->interp == RS_LINEAR) {
+        int start = (int)floor(-1.0 / s) + 1, footprint = 2 - 2 * start;
+        if (footprint > cap) return -1;
+        for (int i = 0; i < footprint; i++) {
+            double a = fabs(((double)(start + i) - ratio) * s);
+            co[cnt] = a < 1.0 ? 1.0 - a : 0.0;
+            sum += co[cnt++];
+        }
+    } else {
+        double A = cfg->cubic_coeff;
+        int start = (int)floor(-2.0 / s) + 1, end = 2 - start;
+        if (end - start > cap) return -1;
+        for (int i = start; i < end; i++) {
+            double x = fabs(s * ((double)i - ratio)), x2 = x * x, x3 = x2 * x, v;
+            if (x <= 1.0) v = (A + 2) * x3 - (A + 3) * x2 + 1;
+            else if (x < 2.0) v = A * x3 - 5 * A * x2 + 8 * A * x - 4 * A;
+            else v = 0.0;
+            co[cnt] = v;
+            sum += co[cnt++];
+        }
+    }
+    if (sum == 0.0) return -1;
+    for (int i = 0; i < cnt; i++) co[i] /= sum;
+    return cnt;
+}
+
+/* Matrix W [out, in] and bias [out] of a 1-D resize of one axis. Returns
+ * false when the reference formula breaks down (too small a scale). */
+static bool resize_axis_matrix(const resize_cfg *cfg, bool antialias, int64_t in, int64_t out, double scale,
+                               double roi0, double roi1, float *w, float *bias) {
+    enum { CAP = 4096 };
+    static double co[CAP];
+    for (int64_t o = 0; o < out; o++) {
+        float *row = w + o * in;
+        for (int64_t i = 0; i < in; i++) row[i] = 0.0f;
+        bias[o] = 0.0f;
+        double x = (double)o, xo;
+        if (cfg->tf_crop) {
+            xo = out == 1 ? (roi1 - roi0) * (double)(in - 1) / 2.0 : x * (roi1 - roi0) * (double)(in - 1) / (double)(out - 1);
+            xo += roi0 * (double)(in - 1);
+            if (xo < 0.0 || xo > (double)(in - 1)) {
+                bias[o] = cfg->extrapolation;
+                continue;
+            }
+        } else if (cfg->tf_half_pixel) {
+            xo = (x + 0.5) / scale;
+        } else if (cfg->half_pixel_symmetric) {
+            double adj = (double)out / (scale * (double)in);
+            xo = (double)in / 2.0 * (1.0 - adj) + (x + 0.5) / scale - 0.5;
+        } else if (cfg->transform == RS_HALF_PIXEL) {
+            xo = (x + 0.5) / scale - 0.5;
+        } else if (cfg->transform == RS_PYTORCH_HALF_PIXEL) {
+            xo = out == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+        } else if (cfg->transform == RS_ALIGN_CORNERS) {
+            xo = out == 1 ? 0.0 : x * (double)(in - 1) / (double)(out - 1);
+        } else {
+            xo = x / scale;
+        }
+        double fl = floor(xo), ratio = xo == fl ? 1.0 : xo - fl;
+        int cnt = resize_coeffs(cfg, antialias, ratio, scale, co, CAP);
+        if (cnt < 0) return false;
+        /* the cnt nearest positions of the edge-padded axis (ties: the lower) */
+        int64_t pad = (cnt + 1) / 2, len = in + 2 * pad;
+        if (cnt > len) return false;
+        double xp = xo + (double)pad;
+        int64_t lo = (int64_t)floor(xp);
+        if (lo < 0) lo = 0;
+        if (lo > len - 1) lo = len - 1;
+        if (lo + 1 <= len - 1 && fabs(xp - (double)(lo + 1)) < fabs(xp - (double)lo)) lo++;
+        int64_t hi = lo;
+        for (int k = 1; k < cnt; k++) {
+            bool left_ok = lo - 1 >= 0, right_ok = hi + 1 <= len - 1;
+            if (left_ok && (!right_ok || fabs(xp - (double)(lo - 1)) <= fabs(xp - (double)(hi + 1)))) lo--;
+            else hi++;
+        }
+        if (cfg->exclude_outside) {
+            double sum = 0.0;
+            for (int k = 0; k < cnt; k++) {
+                int64_t src = lo + k - pad;
+                if (src < 0 || src >= in) co[k] = 0.0;
+                sum += co[k];
+            }
+            if (sum == 0.0) return false;
+            for (int k = 0; k < cnt; k++) co[k] /= sum;
+        }
+        for (int k = 0; k < cnt; k++) {
+            int64_t src = lo + k - pad;
+            src = src < 0 ? 0 : src >= in ? in - 1 : src;
+            row[src] += (float)co[k];
+        }
+    }
+    return true;
+}
+
+/* Resize as one MatMul per resized axis with a constant interpolation
+ * matrix: x viewed as [before, in, after], W [out, in] @ x (+ extrapolation
+ * constant for tf_crop_and_resize). Exact for separable ONNX Resize. */
+static me_status resize_by_matmul(mo_ctx *c, const onnx_node *n, int x, const resize_cfg *cfg, bool antialias,
+                                  const int64_t *out_dims, const double *scales) {
+    int rank = mo_t(c, x)->rank;
+    me_dtype dt = mo_t(c, x)->dtype;
+    if (dt != ME_DT_F32 && dt != ME_DT_F16)
+        return mo_error(c, n, ME_ERR_UNSUPPORTED, "this Resize mode supports float tensors only (input is %s)",
+                        me_dtype_name(dt));
+    double roi[2 * ME_MAX_RANK];
+    for (int i = 0; i < rank; i++) roi[i] = 0.0, roi[rank + i] = 1.0;
+    if (cfg->tf_crop) {
+        int axes[ME_MAX_RANK], n_axes;
+        TRY_ST(resize_axes(c, n, rank, axes, &n_axes));
+        if (mo_in(c, n, 1) < 0) return mo_error(c, n, ME_ERR_FORMAT, "tf_crop_and_resize needs the roi input");
+        float *rv;
+        int64_t cnt;
+        TRY_ST(mo_const_floats(c, n, 1, &rv, &cnt));
+        if (cnt != 2 * n_axes) return mo_error(c, n, ME_ERR_FORMAT, "roi has %lld values, expected %d", (long long)cnt, 2 * n_axes);
+        for (int i = 0; i < n_axes; i++) roi[axes[i]] = rv[i], roi[rank + axes[i]] = rv[n_axes + i];
+    }
+    int y = x;
+    if (dt != ME_DT_F32) TRY_T(y = mo_cast(c, n, y, ME_DT_F32, "x_f32"));
+    int64_t cur[ME_MAX_RANK];
+    memcpy(cur, mo_t(c, x)->dims, sizeof(int64_t) * (size_t)rank);
+    for (int a = 0; a < rank; a++) {
+        int64_t in = cur[a], out = out_dims[a], wn;
+        if (!me_mul_i64(in, out, &wn) || wn > ME_MAX_TENSOR_BYTES / 4 || in <= 0)
+            return mo_error(c, n, ME_ERR_UNSUPPORTED, "axis %d: %lld -> %lld is too large for this Resize mode", a,
+                            (long long)in, (long long)out);
+        float *w = mo_build_alloc(c, (size_t)wn, sizeof(float));
+        float *bias = mo_build_alloc(c, (size_t)out, sizeof(float));
+        if (w == NULL || bias == NULL) return mo_error(c, n, ME_ERR_NOMEM, "out of memory");
+        if (!resize_axis_matrix(cfg, antialias, in, out, scales[a], roi[a], roi[rank + a], w, bias))
+            return mo_error(c, n, ME_ERR_UNSUPPORTED, "axis %d: scale %g is too small for this Resize mode", a, scales[a]);
+        bool identity = in == out, has_bias = false;
+        for (int64_t o = 0; o < out; o++) {
+            has_bias |= bias[o] != 0.0f;
+            for (int64_t i = 0; i < in && identity; i++) identity = w[o * in + i] == (o == i ? 1.0f : 0.0f);
+        }
+        if (identity && !has_bias) continue;
+        int64_t before = 1, after = 1;
+        for (int i = 0; i < a; i++) before *= cur[i];
+        for (int i = a + 1; i < rank; i++) after *= cur[i];
+        int64_t d3[3] = {before, in, after}, wd[2] = {out, in}, bd[2] = {out, 1};
+        int wt = mo_const(c, "resize_weights", ME_DT_F32, 2, wd, w);
+        TRY_T(wt);
+        TRY_T(y = mo_reshape(c, n, y, 3, d3, "resize_view"));
+        TRY_T(y = mo_build_matmul(c, n, wt, y, false, false, "resize_axis"));
+        if (has_bias) {
+            int bt = mo_const(c, "resize_extrapolation", ME_DT_F32, 2, bd, bias);
+            TRY_T(bt);
+            TRY_T(y = mo_binary(c, n, ME_OP_ADD, y, bt, "resize_extrapolate"));
+        }
+        cur[a] = out;
+        TRY_T(y = mo_reshape(c, n, y, rank, cur, "resize_axis_out"));
+    }
+    if (dt != ME_DT_F32) TRY_T(y = mo_cast(c, n, y, dt, "y_cast"));
+    return mo_bind(c, n, 0, y);
 }
 
 me_status mo_tr_resize(mo_ctx *c, const onnx_node *n) {
@@ -382,7 +565,7 @@ me_status mo_tr_resize(mo_ctx *c, const onnx_node *n) {
     if (x < 0) return mo_error(c, n, ME_ERR_FORMAT, "input X is missing");
     bool upsample = strcmp(n->op_type, "Upsample") == 0;
     int64_t opset = mo_opset(c);
-    resize_cfg cfg = {RS_ASYMMETRIC, RS_NEAREST, RS_FLOOR, false, false, -0.75f};
+    resize_cfg cfg = {RS_ASYMMETRIC, RS_NEAREST, RS_FLOOR, false, false, -0.75f, false, false, 0.0f};
     TRY_ST(resize_mode(c, n, mo_attr_str(n, "mode", "nearest"), &cfg));
 
     const float *attr_scales = NULL;
@@ -410,16 +593,26 @@ me_status mo_tr_resize(mo_ctx *c, const onnx_node *n) {
     int rank = xt->rank;
     if (rank < 1) return mo_error(c, n, ME_ERR_FORMAT, "input X must have rank >= 1");
     int64_t out_dims[ME_MAX_RANK];
+    double scales_d[ME_MAX_RANK];
     float scales[ME_MAX_RANK];
-    TRY_ST(resize_shape(c, n, xt, scales_in, sizes_in, attr_scales, n_attr_scales, out_dims, scales));
-
-    if (mo_attr_int(n, "antialias", 0) != 0 && cfg.interp != RS_NEAREST) {
-        for (int i = 0; i < rank; i++)
-            if (scales[i] < 1.0f)
-                return mo_error(c, n, ME_ERR_UNSUPPORTED,
-                                "attribute antialias=1 with downscaling (axis %d, scale %g) is not supported", i,
-                                scales[i]);
+    /* roi is read again later; reading it first reports every input to freeze at once */
+    me_status roi_st = ME_OK;
+    if (cfg.tf_crop && mo_in(c, n, 1) >= 0) {
+        float *rv;
+        int64_t cnt;
+        roi_st = mo_const_floats(c, n, 1, &rv, &cnt);
     }
+    me_status shape_st = resize_shape(c, n, xt, scales_in, sizes_in, attr_scales, n_attr_scales, out_dims, scales_d);
+    TRY_ST(roi_st);
+    TRY_ST(shape_st);
+    for (int i = 0; i < rank; i++) scales[i] = (float)scales_d[i];
+
+    /* antialias only changes linear/cubic downscaling */
+    bool antialias = false;
+    if (mo_attr_int(n, "antialias", 0) != 0 && cfg.interp != RS_NEAREST)
+        for (int i = 0; i < rank; i++) antialias |= scales_d[i] < 1.0;
+    if (antialias || cfg.tf_crop || cfg.tf_half_pixel)
+        return resize_by_matmul(c, n, x, &cfg, antialias, out_dims, scales_d);
 
     /* Channel-last when batch and channel axes are not resized (QNN's layout). */
     bool nhwc = rank >= 3 && out_dims[0] == xt->dims[0] && out_dims[1] == xt->dims[1];
@@ -443,7 +636,7 @@ me_status mo_tr_resize(mo_ctx *c, const onnx_node *n) {
     }
     int node = mo_node(c, n, ME_OP_RESIZE, &in, 1, 1, "resize");
     if (node < 0) return mo_build_failed(c, n);
-    me_graph *g = G(c);
+    me_graph *g = mo_graph(c);
     me_tensor *ot = &g->tensors[g->nodes[node].out[0]];
     ot->rank = rank;
     memcpy(ot->dims, dims_ir, sizeof(int64_t) * (size_t)rank);
@@ -486,8 +679,8 @@ me_status mo_tr_depth_space(mo_ctx *c, const onnx_node *n) {
                        to_space ? "depth_to_space" : "space_to_depth");
     if (node < 0) return mo_build_failed(c, n);
     int64_t bs[2] = {b, b}, bdims[1] = {2};
-    if (me_node_set_tensor_int(G(c), node, "block_size", ME_DT_U32, 1, bdims, bs) != ME_OK ||
-        me_node_set_scalar_u32(G(c), node, "mode", mode) != ME_OK)
+    if (me_node_set_tensor_int(mo_graph(c), node, "block_size", ME_DT_U32, 1, bdims, bs) != ME_OK ||
+        me_node_set_scalar_u32(mo_graph(c), node, "mode", mode) != ME_OK)
         return mo_build_failed(c, n);
     int y;
     TRY_ST(mo_finish(c, node, &y));
@@ -532,8 +725,8 @@ me_status mo_tr_topk(mo_ctx *c, const onnx_node *n) {
     }
     int node = mo_node(c, n, ME_OP_TOPK, &in, 1, 2, "topk");
     if (node < 0) return mo_build_failed(c, n);
-    if (me_node_set_scalar_u32(G(c), node, "k", (uint32_t)k) != ME_OK ||
-        me_node_set_scalar_bool(G(c), node, "largest", largest != 0) != ME_OK)
+    if (me_node_set_scalar_u32(mo_graph(c), node, "k", (uint32_t)k) != ME_OK ||
+        me_node_set_scalar_bool(mo_graph(c), node, "largest", largest != 0) != ME_OK)
         return mo_build_failed(c, n);
     int outs[2];
     TRY_ST(mo_finish(c, node, outs));
@@ -565,7 +758,7 @@ me_status mo_tr_cumsum(mo_ctx *c, const onnx_node *n) {
     if (axis < 0) return mo_error(c, n, ME_ERR_FORMAT, "axis %lld is out of range for rank %d", (long long)av[0], rank);
     int node = mo_node(c, n, ME_OP_CUMSUM, &x, 1, 1, "cumsum");
     if (node < 0) return mo_build_failed(c, n);
-    me_graph *g = G(c);
+    me_graph *g = mo_graph(c);
     if (me_node_set_scalar_u32(g, node, "axis", (uint32_t)axis) != ME_OK ||
         me_node_set_scalar_bool(g, node, "exclusive", mo_attr_int(n, "exclusive", 0) != 0) != ME_OK ||
         me_node_set_scalar_bool(g, node, "reverse", mo_attr_int(n, "reverse", 0) != 0) != ME_OK)
@@ -798,6 +991,25 @@ static me_status tr_qdq_blocked(mo_ctx *c, const onnx_node *n, bool quantize, in
     return mo_bind(c, n, 0, y);
 }
 
+/* A copy of t (a Cast to its own dtype) that can carry its own encoding. */
+static int encoding_view(mo_ctx *c, const onnx_node *n, int t, const char *suffix) {
+    const me_tensor *tt = mo_t(c, t);
+    me_dtype dt = tt->dtype;
+    int rank = tt->rank;
+    int64_t dims[ME_MAX_RANK];
+    memcpy(dims, tt->dims, sizeof dims);
+    int node = mo_node(c, n, ME_OP_CAST, &t, 1, 1, suffix);
+    if (node < 0) return -1;
+    me_graph *g = mo_graph(c);
+    me_tensor *o = &g->tensors[g->nodes[node].out[0]];
+    o->dtype = dt;
+    o->rank = rank;
+    memcpy(o->dims, dims, sizeof dims);
+    int out;
+    if (mo_finish(c, node, &out) != ME_OK) return -1;
+    return out;
+}
+
 /* Float output dtype of DequantizeLinear: output_dtype, else the scale's. */
 static me_dtype dq_out_dtype(mo_ctx *c, const onnx_node *n, int scale_t) {
     int64_t od = mo_attr_int(n, "output_dtype", 0);
@@ -822,31 +1034,31 @@ me_status mo_tr_qdq(mo_ctx *c, const onnx_node *n) {
         if (mo_t(c, x)->dtype != ME_DT_F32) TRY_T(xf = mo_cast(c, n, x, ME_DT_F32, "x_f32"));
         int node = mo_node(c, n, ME_OP_QUANTIZE, &xf, 1, 1, "quantize");
         if (node < 0) return mo_build_failed(c, n);
-        g = G(c);
+        g = mo_graph(c);
         me_tensor *ot = &g->tensors[g->nodes[node].out[0]];
         ot->dtype = q.qdt;
         ot->qenc = enc;
         int y;
         TRY_ST(mo_finish(c, node, &y));
-        g = G(c);
+        g = mo_graph(c);
         if (g->tensors[y].qenc == NULL) g->tensors[y].qenc = enc;
         return mo_bind(c, n, 0, y);
     }
 
     /* Dequantize reads the encoding from its input tensor. */
-    g = G(c);
+    g = mo_graph(c);
     const me_tensor *xt = &g->tensors[x];
     int xq = x;
     if (xt->qenc != NULL) {
         if (!qenc_equal(xt->qenc, enc)) {
-            TRY_T(xq = mo_cast(c, n, x, xt->dtype, "requant_view"));
-            G(c)->tensors[xq].qenc = enc;
+            TRY_T(xq = encoding_view(c, n, x, "requant_view"));
+            mo_graph(c)->tensors[xq].qenc = enc;
         }
     } else if (xt->flags & (ME_TF_STATIC | ME_TF_INPUT)) {
         g->tensors[x].qenc = enc;
     } else {
-        TRY_T(xq = mo_cast(c, n, x, xt->dtype, "quant_view"));
-        G(c)->tensors[xq].qenc = enc;
+        TRY_T(xq = encoding_view(c, n, x, "quant_view"));
+        mo_graph(c)->tensors[xq].qenc = enc;
     }
     int y = mo_emit1(c, n, ME_OP_DEQUANTIZE, &xq, 1, "dequantize");
     TRY_T(y);

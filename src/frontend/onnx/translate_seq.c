@@ -24,6 +24,7 @@ static bool output_used(const onnx_node *n, int i) {
 }
 
 static const int PERM_0213[4] = {0, 2, 1, 3};
+static const int PERM_102[3] = {1, 0, 2};
 
 /* ============================================================ Attention */
 
@@ -78,7 +79,7 @@ static int user_mask_bias(mo_ctx *c, const onnx_node *n, int mask, int64_t total
     const me_tensor *bt = mo_t(c, bias);
     int rank = bt->rank;
     if (rank < 1) {
-        mo_error(c, n, ME_ERR_FORMAT, "attn_mask must have rank >= 2");
+        mo_error(c, n, ME_ERR_FORMAT, "attn_mask must have rank >= 1");
         return -1;
     }
     int64_t have = bt->dims[rank - 1];
@@ -778,8 +779,7 @@ static int stack_dirs(mo_ctx *c, const onnx_node *n, const rnn_cfg *r, const int
     int y = parts[0];
     if (r->n_dir > 1 && (y = mo_build_concat(c, n, parts, r->n_dir, 0, what)) < 0) return -1;
     if (r->layout) {
-        static const int p102[3] = {1, 0, 2};
-        y = mo_transpose(c, n, y, p102, what);
+        y = mo_transpose(c, n, y, PERM_102, what);
     }
     return y;
 }
@@ -789,15 +789,14 @@ static me_status tr_rnn(mo_ctx *c, const onnx_node *n, bool gru) {
     TRY_ST(rnn_config(c, n, gru, &r));
     int64_t S = r.seq, B = r.batch, H = r.hidden;
     int x = mo_in(c, n, 0);
-    static const int p102[3] = {1, 0, 2};
-    if (r.layout) TRY_T(x = mo_transpose(c, n, x, p102, "x_seq_major"));
+    if (r.layout) TRY_T(x = mo_transpose(c, n, x, PERM_102, "x_seq_major"));
     int64_t flat[2] = {S * B, r.input};
     TRY_T(x = mo_reshape(c, n, x, 2, flat, "x_flat"));
     /* initial states in layout 1 are [B, num_dir, H]: bring them to [num_dir, B, H] */
     r.init_h = mo_in(c, n, 5);
     r.init_c = gru ? -1 : mo_in(c, n, 6);
-    if (r.layout && r.init_h >= 0) TRY_T(r.init_h = mo_transpose(c, n, r.init_h, p102, "initial_h_dir_major"));
-    if (r.layout && r.init_c >= 0) TRY_T(r.init_c = mo_transpose(c, n, r.init_c, p102, "initial_c_dir_major"));
+    if (r.layout && r.init_h >= 0) TRY_T(r.init_h = mo_transpose(c, n, r.init_h, PERM_102, "initial_h_dir_major"));
+    if (r.layout && r.init_c >= 0) TRY_T(r.init_c = mo_transpose(c, n, r.init_c, PERM_102, "initial_c_dir_major"));
     int *hs[2] = {NULL, NULL};
     int h_last[2], c_last[2];
     for (int d = 0; d < r.n_dir; d++) {
