@@ -374,6 +374,20 @@ static char *render_json(const subject *s, const me_graph *g, const facts *f, co
     for (int i = 0; ops && i < f->n_op_kinds; i++)
         cJSON_AddNumberToObject(ops, me_op_names[f->op_order[i]], f->op_count[f->op_order[i]]);
     cJSON_AddItemToObject(o, "hierarchy", json_tree(h));
+    /* Every node with its scope and the source nodes it was made from, so a
+     * tool can check that hierarchy survived fusion. */
+    cJSON *nodes = cJSON_AddArrayToObject(o, "node_list");
+    for (int i = 0; nodes && i < g->n_nodes; i++) {
+        const me_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        cJSON *jn = cJSON_CreateObject();
+        cJSON_AddStringToObject(jn, "name", n->name);
+        cJSON_AddStringToObject(jn, "op", me_op_names[n->op]);
+        cJSON_AddStringToObject(jn, "scope", n->scope ? n->scope : "");
+        cJSON *src = cJSON_AddArrayToObject(jn, "sources");
+        for (int k = 0; src && k < n->n_sources; k++) cJSON_AddItemToArray(src, cJSON_CreateString(n->sources[k]));
+        cJSON_AddItemToArray(nodes, jn);
+    }
     char *printed = cJSON_Print(o);
     cJSON_Delete(o);
     if (!printed) return NULL;

@@ -36,7 +36,7 @@ def check_hierarchy(me, work, failures):
         failures.append("inspect --json bert_small.dlc failed: " + r.stderr[:300])
         return
     info = json.loads(r.stdout)
-    nodes = info.get("nodes")
+    nodes = info.get("node_list")
     if not nodes:
         failures.append("inspect --json lists no nodes for bert_small.dlc")
         return
@@ -99,6 +99,18 @@ def main():
             failures.append(f"{m}: outputs differ from ONNX Runtime")
             continue
         passed += 1
+    if "resnet18" in models:
+        # Conv+BatchNorm+Relu fuse into one node: it must keep a scope and
+        # name every ONNX node it was made from.
+        r = sh([me, "inspect", os.path.join(work, "resnet18.dlc"), "--json"])
+        nodes = json.loads(r.stdout).get("node_list", []) if r.returncode == 0 else []
+        fused = [n for n in nodes if n["op"] == "Conv2d" and len(n.get("sources", [])) >= 3]
+        unscoped = [n["name"] for n in nodes if n["op"] == "Conv2d" and not n.get("scope")]
+        print(f"resnet18.dlc: {len(fused)} Conv2d nodes made from Conv+BatchNorm+Relu, {len(unscoped)} unscoped")
+        if not fused or unscoped:
+            failures.append("resnet18.dlc: fused Conv2d nodes lost their scope or sources")
+        else:
+            passed += 1
     if "bert_small" in models:
         before = len(failures)
         check_hierarchy(me, work, failures)
