@@ -73,6 +73,7 @@ typedef enum me_dtype {
     ME_DT_BF16,
     ME_DT_I4,  /* packed two per byte, low nibble first (quantised weights) */
     ME_DT_U4,
+    ME_DT_BLOCKQ, /* block-quantised storage (GGML blocks; see the tensor's encoding) */
     ME_DT_COUNT
 } me_dtype;
 

@@ -7,7 +7,7 @@ static const struct { const char *name; size_t size; } dtype_info[ME_DT_COUNT] =
     [ME_DT_I8] = {"int8", 1},     [ME_DT_U64] = {"uint64", 8}, [ME_DT_U32] = {"uint32", 4},
     [ME_DT_U16] = {"uint16", 2},  [ME_DT_U8] = {"uint8", 1},   [ME_DT_BOOL] = {"bool", 1},
     [ME_DT_F64] = {"float64", 8}, [ME_DT_BF16] = {"bfloat16", 2}, [ME_DT_I4] = {"int4", 0},
-    [ME_DT_U4] = {"uint4", 0},
+    [ME_DT_U4] = {"uint4", 0},    [ME_DT_BLOCKQ] = {"blockq", 0},
 };
 
 const char *me_dtype_name(me_dtype dt) {

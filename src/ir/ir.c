@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/blockq.h"
 #include "../core/util.h"
 #include "../ops/ops.h"
 
@@ -305,6 +306,15 @@ size_t me_tensor_nbytes(const me_tensor *t) {
     int64_t n = me_tensor_numel(t);
     if (n < 0) return 0;
     if (t->dtype == ME_DT_I4 || t->dtype == ME_DT_U4) return (size_t)((n + 1) / 2);
+    if (t->dtype == ME_DT_BLOCKQ) {
+        /* rows of blocks along the last dim; the encoding names the block type */
+        if (!t->qenc || t->qenc->kind != ME_QENC_BLOCK || t->rank < 1) return 0;
+        int64_t ncols = t->dims[t->rank - 1];
+        if (ncols <= 0) return 0;
+        size_t row = me_blockq_row_bytes(t->qenc->block_type, ncols), b;
+        if (!row || !me_mul_size((size_t)(n / ncols), row, &b)) return 0;
+        return b;
+    }
     size_t b;
     if (!me_mul_size((size_t)n, me_dtype_size(t->dtype), &b)) return 0;
     return b;
