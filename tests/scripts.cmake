@@ -33,3 +33,8 @@ endif()
 
 # The demo model end to end (same as `make demo`).
 add_test(NAME demo.cnn COMMAND bash tools/demo.sh ${CMAKE_BINARY_DIR} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+
+# The Python API (python/modelexport) drives the same CLI.
+add_test(NAME python.api
+  COMMAND ${ME_PY} tests/tools/python_api_test.py --modelexport $<TARGET_FILE:modelexport> --workdir ${ME_WORK}/python_api
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
