@@ -64,5 +64,19 @@ bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);
 bool gguf_get_f64(const gguf_file *f, const char *key, double *out);
 bool gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
 bool gguf_str_eq(gguf_str s, const char *c);
+bool gguf_get_bool(const gguf_file *f, const char *key, bool *out);
+
+/* Array elements (kv of type ARRAY): element i widened; false if out of range or of a wrong kind
+ * (u64: unsigned or non-negative signed ints; i64: any int that fits; f64: any int or float). */
+bool gguf_arr_u64(const gguf_kv *kv, uint64_t i, uint64_t *out);
+bool gguf_arr_i64(const gguf_kv *kv, uint64_t i, int64_t *out);
+bool gguf_arr_f64(const gguf_kv *kv, uint64_t i, double *out);
+bool gguf_arr_str(const gguf_kv *kv, uint64_t i, gguf_str *out);
+
+/* ggml type table (gguf.md §3): name ("Q4_K") or NULL for an unknown/removed id;
+ * block size (weights) and bytes per block. */
+const char *gguf_type_name(uint32_t type);
+bool gguf_type_size(uint32_t type, int *block_size, int *block_bytes);
+const char *gguf_vtype_name(uint32_t vtype); /* "u32", "string", ... */
 
 #endif
