@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build deps test test-asan demo clean
+.PHONY: all build deps test test-asan demo bench clean
 
 all: build
 
@@ -31,6 +31,12 @@ test-asan:
 demo: build
 	@tools/install-deps.sh demo
 	@tools/demo.sh $(BUILD)
+
+# Speed against ONNX Runtime and llama.cpp (not part of `make test`): installs the
+# npm packages, builds bench/me_bench, generates the models, prints one table.
+bench:
+	@tools/install-deps.sh test
+	/usr/bin/python3 bench/run_bench.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -122,6 +122,23 @@ typedef struct me_compile_stats {
     uint64_t file_bytes;    /* size of the written file */
 } me_compile_stats;
 
+/* Encoding algorithms (QNN --param_quantizer / --act_quantizer). */
+typedef enum me_quantizer {
+    ME_QUANTIZER_TF = 0,      /* min/max, zero exactly representable */
+    ME_QUANTIZER_ENHANCED,    /* histogram SQNR search (long-tailed distributions) */
+    ME_QUANTIZER_ADJUSTED,    /* min/max widened so zero lands on the grid */
+    ME_QUANTIZER_SYMMETRIC    /* [-absmax, absmax] */
+} me_quantizer;
+
+/* Activation range calibration (QNN --act_quantizer_calibration). */
+typedef enum me_calibration {
+    ME_CALIB_MIN_MAX = 0,
+    ME_CALIB_SQNR,
+    ME_CALIB_MSE,
+    ME_CALIB_ENTROPY,
+    ME_CALIB_PERCENTILE
+} me_calibration;
+
 typedef struct me_compile_options {
     me_format format;
     const me_input_dim *input_dims;
@@ -134,6 +151,34 @@ typedef struct me_compile_options {
     void *notice_user;
     const char *command_line; /* recorded in the artifact; may be NULL */
     me_compile_stats *stats;  /* filled by a successful me_compile; may be NULL */
+    /* ---- quantisation (QNN quantizer flags; see `modelexport help compile-qnn`) ---- */
+    int quantize;                 /* 1: produce a quantised graph */
+    const char *calibration_list; /* QNN input_list of raw input files (calibration data) */
+    int act_bitwidth;             /* 8 (default) or 16 */
+    int weights_bitwidth;         /* 8 (default), 4 or 16 */
+    int bias_bitwidth;            /* 32 (default) or 8 */
+    int float_bitwidth;           /* 32 (default) or 16: precision of ops left in float */
+    me_quantizer param_quantizer; /* weights (default ME_QUANTIZER_TF) */
+    me_quantizer act_quantizer;   /* activations (default ME_QUANTIZER_TF) */
+    me_calibration act_calibration; /* how an activation's range is picked (default MIN_MAX) */
+    double percentile_value;      /* for ME_CALIB_PERCENTILE, in [90, 100]; default 99.99 */
+    int per_channel;              /* per-output-channel conv weights */
+    int per_row;                  /* per-row FullyConnected / MatMul weights */
+    const char *quantization_overrides; /* encodings JSON (either QNN schema); may be NULL */
+    int float_fallback;           /* quantise only what the overrides give; no calibration */
+    const char *export_encodings; /* write the encodings used (legacy QNN schema) here */
+    const char *save_calibration; /* write the calibration statistics here */
+    const char *load_calibration; /* read statistics instead of running the calibration data */
+    const char *report_path;      /* accuracy report JSON; NULL = OUT + ".report.json", "" = none */
+    char **report_text;           /* if non-NULL, receives the report table (me_string_free) or NULL */
+    /* ---- GGUF language models (compile-qnn model.gguf) ---- */
+    int llm_seq_len;              /* tokens per prefill run; 0 = 64 */
+    int llm_context_length;       /* KV-cache rows; 0 = min(the model's context length, 4096) */
+    int llm_float;                /* 1: dequantise every weight to float32 */
+    /* ---- context binary (ME_FORMAT_CONTEXT_BINARY) ---- */
+    const char *backend;          /* NULL or "cpu"; "htp", "dsp", "gpu" are refused (they need the QNN SDK) */
+    const char *device;           /* CPU target: NULL or "native", "x86-64-v3", "x86-64-v4",
+                                   * "armv8.2-a+dotprod", ... (see docs/context-binary-format.md) */
 } me_compile_options;
 
 void me_compile_options_init(me_compile_options *o);
@@ -172,6 +217,50 @@ me_status me_session_run(me_session *s, me_error **err);
 /* The pointer stays valid until the next run or destroy. */
 me_status me_session_get_output(const me_session *s, int index,
                                 const void **data, size_t *nbytes);
+/* Threads the session's kernels split their work over: n_threads >= 1, or 0
+ * for the number of online cores (what a new session uses). Outputs do not
+ * depend on the thread count. */
+me_status me_session_set_threads(me_session *s, int n_threads, me_error **err);
+
+/* ---- verifying a quantised artifact ---- */
+/* Run FLOAT_DLC and QUANT_DLC over every entry of a QNN input list and
+ * compare every tensor present in both (by name; quantised tensors are
+ * dequantised): SQNR, cosine similarity, max abs error. Writes JSON to
+ * json_path when non-NULL; *table (may be NULL) receives a readable table
+ * (me_string_free). */
+me_status me_verify(const char *float_dlc, const char *quant_dlc, const char *input_list,
+                    const char *json_path, char **table, me_error **err);
+
+/* ---- language models compiled from GGUF (docs/llm.md) ---- */
+/* A session owns the KV cache and the position; the model must outlive it. */
+typedef struct me_llm_session me_llm_session;
+
+/* ME_ERR_INVALID_ARG if the model is not a compiled language model. */
+me_status me_llm_session_create(const me_model *m, me_llm_session **out, me_error **err);
+void me_llm_session_destroy(me_llm_session *s);
+/* Feed n token ids at the next positions (prefill chunks of the compiled
+ * sequence length, or one-token decode steps). logits_out may be NULL; with
+ * all_rows it receives [n][vocab] floats, otherwise the last row [vocab].
+ * Fails with ME_ERR_INVALID_ARG when the context would overflow. */
+me_status me_llm_session_eval(me_llm_session *s, const int32_t *tokens, int n, float *logits_out, int all_rows,
+                              me_error **err);
+void me_llm_session_reset(me_llm_session *s);  /* forget the cache: position 0 */
+/* Threads for the session's kernels (as me_session_set_threads; 0 = all cores). */
+me_status me_llm_session_set_threads(me_llm_session *s, int n_threads, me_error **err);
+int me_llm_session_position(const me_llm_session *s);
+
+int me_llm_vocab_size(const me_model *m);      /* 0 if not a language model */
+int me_llm_context_length(const me_model *m);  /* KV-cache rows */
+int me_llm_token_bos(const me_model *m);       /* -1 if none */
+int me_llm_token_eos(const me_model *m);       /* -1 if none */
+/* Text -> ids with the model's own tokenizer (add_special: BOS/EOS as the
+ * vocabulary asks). *out (free with free()) receives *n_out ids. */
+me_status me_llm_tokenize(const me_model *m, const char *text, int add_special, int32_t **out, int *n_out,
+                          me_error **err);
+/* The bytes id stands for (byte-fallback and byte-level tokens decoded;
+ * control tokens give ""). Returns the length written (without the NUL,
+ * truncated to cap - 1), or -1 for a bad id. */
+int me_llm_token_to_piece(const me_model *m, int32_t id, char *buf, size_t cap);
 
 /* ---- inspecting ---- */
 /* Writes a human-readable (json == 0) or JSON (json == 1) summary of an .onnx

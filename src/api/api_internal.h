@@ -14,11 +14,13 @@ struct me_error {
 
 struct me_model {
     me_graph g;
+    struct me_ctxbin *ctx; /* loaded from a context binary: its stored plan and kernels; else NULL */
 };
 
 struct me_session {
     const me_model *m;
     me_exec exec;
+    struct me_threadpool *pool;   /* owned; see me_session_set_threads */
 };
 
 /* Hand a failure to the caller: *err (if err) receives the diag's text, or

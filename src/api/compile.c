@@ -3,9 +3,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../backend/ctxbin/ctxbin.h"
 #include "../backend/dlc/dlc.h"
+#include "../backend/onnx_qdq/onnx_qdq.h"
 #include "../frontend/frontend.h"
+#include "../frontend/gguf/llm_gguf.h"
 #include "../passes/passes.h"
+#include "../quant/fp16_pass.h"
+#include "../quant/quantize_pass.h"
 #include "api_internal.h"
 
 void me_compile_options_init(me_compile_options *o) {
@@ -13,6 +18,11 @@ void me_compile_options_init(me_compile_options *o) {
     memset(o, 0, sizeof *o);
     o->format = ME_FORMAT_AUTO;
     o->optimize = 1;
+    o->act_bitwidth = 8;
+    o->weights_bitwidth = 8;
+    o->bias_bitwidth = 32;
+    o->float_bitwidth = 32;
+    o->percentile_value = 99.99;
 }
 
 static const char *format_name(me_format f) {
@@ -45,6 +55,13 @@ static me_status resolve_format(const char *out, me_format asked, me_format *f, 
     return ME_OK;
 }
 
+/* The same test me_api_build_graph makes to pick the GGUF builder. */
+static bool is_gguf_path(const char *path) {
+    unsigned char head[4];
+    int got = me_api_peek(path, head, (int)sizeof head);
+    return (got >= 4 && memcmp(head, "GGUF", 4) == 0) || me_api_has_ext(path, ".gguf");
+}
+
 me_status me_api_build_graph(const char *path, const me_compile_options *o, int run_passes,
                              me_graph *g, me_diag *d) {
     unsigned char head[8];
@@ -52,7 +69,11 @@ me_status me_api_build_graph(const char *path, const me_compile_options *o, int 
     if (got < 0) return me_fail(d, ME_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     if (me_dlc_has_magic(head, (size_t)got))
         return me_fail(d, ME_ERR_INVALID_ARG, "'%s' is already a compiled DLC; this needs an .onnx model", path);
-    me_status st = me_import_onnx(path, o, g, d);
+    /* a GGUF language model: its own graph builder; the passes would renumber
+     * the tensors its prefill/decode subgraphs refer to */
+    bool gguf = (got >= 4 && memcmp(head, "GGUF", 4) == 0) || me_api_has_ext(path, ".gguf");
+    if (gguf) run_passes = 0;
+    me_status st = gguf ? me_import_gguf_llm(path, o, g, d) : me_import_onnx(path, o, g, d);
     if (st != ME_OK) return st;
     if (g->n_outputs == 0) return me_fail(d, ME_ERR_FORMAT, "'%s' has no graph outputs", path);
     g->compile_options = me_arena_strdup(&g->arena, o->command_line ? o->command_line : "");
@@ -108,7 +129,14 @@ me_status me_compile(const char *in_path, const char *out_path, const me_compile
         }
     st = resolve_format(out_path, o->format, &f, &d);
     if (st != ME_OK) goto out;
-    if (f != ME_FORMAT_DLC) {
+    if ((o->backend || o->device) && f != ME_FORMAT_CONTEXT_BINARY) {
+        st = me_fail(&d, ME_ERR_INVALID_ARG, "a backend and a device apply only to the context-binary format");
+        goto out;
+    }
+    me_cpu_target target;
+    if (f == ME_FORMAT_CONTEXT_BINARY && (st = me_ctx_target_from_options(o->backend, o->device, &target, &d)) != ME_OK)
+        goto out;
+    if (f != ME_FORMAT_DLC && f != ME_FORMAT_CONTEXT_BINARY && f != ME_FORMAT_ONNX_QDQ) {
         st = me_fail(&d, ME_ERR_UNSUPPORTED, "format '%s' is not available yet (planned)", format_name(f));
         goto out;
     }
@@ -120,7 +148,15 @@ me_status me_compile(const char *in_path, const char *out_path, const me_compile
     me_graph g;
     me_graph_init(&g, &d);
     st = me_api_build_graph(in_path, o, 1, &g, &d);
-    if (st == ME_OK) st = me_dlc_write(&g, out_path, &d);
+    if (st == ME_OK && o->quantize) st = me_quant_compile_verified(in_path, out_path, o, &g, &d);
+    if (st == ME_OK && !o->quantize && o->float_bitwidth == 16 && g.n_nodes > 0 && is_gguf_path(in_path))
+        st = me_fail(&d, ME_ERR_UNSUPPORTED, "--float-bitwidth 16 is not supported for GGUF language models");
+    if (st == ME_OK && !o->quantize) st = me_fp16_apply_option(o->float_bitwidth, &g, &d);
+    if (st == ME_OK)
+        st = f == ME_FORMAT_CONTEXT_BINARY ? me_ctxbin_write(&g, &target, out_path, &d)
+             : f == ME_FORMAT_ONNX_QDQ     ? me_onnx_qdq_write(&g, out_path, &d)
+                                           : me_dlc_write(&g, out_path, &d);
+    if (st == ME_OK && o->quantize) st = me_quant_report(in_path, out_path, o, &g, &d);
     if (st == ME_OK && o->stats) {
         me_compile_stats *s = o->stats;
         memset(s, 0, sizeof *s);

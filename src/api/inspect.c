@@ -10,10 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../backend/ctxbin/ctxbin.h"
 #include "../backend/dlc/dlc.h"
 #include "../core/util.h"
+#include "../llm/llm_inspect.h"
 #include "../ops/ops.h"
 #include "api_internal.h"
+#include "inspect_gguf.h"
 
 #define MAX_SCOPE_DEPTH 64 /* deeper scopes are folded into their 64th level */
 
@@ -220,9 +223,72 @@ typedef struct subject {
     const char *path;
     int is_dlc;
     me_dlc_info info;
+    me_ctxbin *ctx;    /* a context binary (is_dlc is set too: it embeds one) */
     uint64_t file_bytes;
     const char *notes;
 } subject;
+
+/* ---- context binary facts ---- */
+/* "kernel id: count" pairs, in first-seen order, for the summary. */
+static int ctx_kernel_hist(const me_ctxbin *c, const char **ids, int *counts, int cap) {
+    int n = 0;
+    for (int i = 0; i < c->n_kernels; i++) {
+        int k = 0;
+        while (k < n && strcmp(ids[k], c->kernel_ids[i]) != 0) k++;
+        if (k == n) {
+            if (n == cap) continue;
+            ids[n] = c->kernel_ids[i];
+            counts[n++] = 0;
+        }
+        counts[k]++;
+    }
+    return n;
+}
+
+static void ctx_text(sbuf *b, const me_ctxbin *c, const me_graph *g) {
+    char feats[512];
+    me_cpu_feature_list(c->target.arch, c->target.features, feats, sizeof feats);
+    sb_printf(b, "format: modelexport context binary version %u (our own format, not Qualcomm's)\n", c->version);
+    sb_printf(b, "target: cpu, %s (%s: %s)\n", c->target.name, me_cpu_arch_name(c->target.arch), *feats ? feats : "baseline");
+    sb_printf(b, "plan: %d steps, activations %zu bytes (%zu without reuse), scratch %zu bytes; packed weights %llu bytes\n",
+              c->plan.n_steps, c->plan.arena_bytes, c->plan.sum_bytes, c->plan.scratch_bytes,
+              (unsigned long long)c->packed_bytes);
+    const char *ids[64];
+    int counts[64];
+    int n = ctx_kernel_hist(c, ids, counts, 64);
+    sb_printf(b, "kernels:");
+    for (int k = 0; k < n; k++) sb_printf(b, "%s %s x%d", k ? "," : "", ids[k], counts[k]);
+    sb_printf(b, "\n");
+    (void)g;
+}
+
+static void ctx_json(cJSON *o, const me_ctxbin *c, const me_graph *g) {
+    char feats[512];
+    me_cpu_feature_list(c->target.arch, c->target.features, feats, sizeof feats);
+    cJSON *t = cJSON_AddObjectToObject(o, "target");
+    if (t) {
+        cJSON_AddStringToObject(t, "backend", "cpu");
+        cJSON_AddStringToObject(t, "device", c->target.name);
+        cJSON_AddStringToObject(t, "arch", me_cpu_arch_name(c->target.arch));
+        cJSON_AddStringToObject(t, "features", feats);
+    }
+    cJSON *p = cJSON_AddObjectToObject(o, "plan");
+    if (p) {
+        cJSON_AddNumberToObject(p, "steps", c->plan.n_steps);
+        cJSON_AddNumberToObject(p, "arena_bytes", (double)c->plan.arena_bytes);
+        cJSON_AddNumberToObject(p, "scratch_bytes", (double)c->plan.scratch_bytes);
+        cJSON_AddNumberToObject(p, "packed_bytes", (double)c->packed_bytes);
+    }
+    cJSON *k = cJSON_AddArrayToObject(o, "kernels");
+    for (int s = 0; k && s < c->plan.n_steps; s++) {
+        int id = c->plan.order[s];
+        cJSON *e = cJSON_CreateObject();
+        if (!e) break;
+        cJSON_AddStringToObject(e, "node", g->nodes[id].name);
+        cJSON_AddStringToObject(e, "kernel", c->kernel_ids[id]);
+        cJSON_AddItemToArray(k, e);
+    }
+}
 
 /* ---- text ---- */
 static void text_io(sbuf *b, const me_graph *g, const int *ids, int n) {
@@ -241,12 +307,17 @@ static char *render_text(const subject *s, const me_graph *g, const facts *f, co
     fmt_bytes(size, sizeof size, s->file_bytes);
     sb_printf(&b, "file: %s\n", s->path);
     hex_hash(hex, g->source_hash, &zero);
+    if (s->ctx) ctx_text(&b, s->ctx, g);
     if (s->is_dlc) {
-        sb_printf(&b, "format: modelexport DLC version %u (our own container, not Qualcomm's), %s\n", s->info.version, size);
+        sb_printf(&b, "%s: modelexport DLC version %u (our own container, not Qualcomm's), %s\n",
+                  s->ctx ? "graph" : "format", s->info.version, size);
         sb_printf(&b, "producer: %s\n", s->info.producer[0] ? s->info.producer : "(unknown)");
         sb_printf(&b, "source: %s\n", g->source_path && *g->source_path ? g->source_path : "(unknown)");
         sb_printf(&b, "source sha256: %s\n", zero ? "(unknown)" : hex);
         sb_printf(&b, "compile options: %s\n", g->compile_options && *g->compile_options ? g->compile_options : "(none recorded)");
+        char *llm = me_llm_describe_text(g); /* language models compiled from GGUF */
+        if (llm) sb_printf(&b, "%s", llm);
+        free(llm);
     } else {
         sb_printf(&b, "format: ONNX, %s; shown as compiled in memory with the default options (after the graph passes)\n", size);
         sb_printf(&b, "sha256: %s\n", zero ? "(unknown)" : hex);
@@ -342,13 +413,16 @@ static char *render_json(const subject *s, const me_graph *g, const facts *f, co
     int zero;
     hex_hash(hex, g->source_hash, &zero);
     cJSON_AddStringToObject(o, "file", s->path);
-    cJSON_AddStringToObject(o, "format", s->is_dlc ? "dlc" : "onnx");
+    cJSON_AddStringToObject(o, "format", s->ctx ? "context-binary" : s->is_dlc ? "dlc" : "onnx");
+    if (s->ctx) ctx_json(o, s->ctx, g);
     cJSON_AddNumberToObject(o, "file_bytes", (double)s->file_bytes);
     if (s->is_dlc) {
         cJSON_AddNumberToObject(o, "format_version", s->info.version);
         cJSON_AddStringToObject(o, "producer", s->info.producer);
         cJSON_AddStringToObject(o, "source_path", g->source_path ? g->source_path : "");
         cJSON_AddStringToObject(o, "compile_options", g->compile_options ? g->compile_options : "");
+        cJSON *llm = me_llm_describe_json(g);
+        if (llm) cJSON_AddItemToObject(o, "llm", llm);
     } else {
         cJSON_AddStringToObject(o, "view", "compiled in memory with the default options (after the graph passes)");
     }
@@ -428,7 +502,16 @@ me_status me_inspect(const char *path, int json, char **out_text, me_error **err
     struct stat fs;
     if (stat(path, &fs) == 0) s.file_bytes = (uint64_t)fs.st_size;
     int zip = got >= 4 && memcmp(head, "PK\3\4", 4) == 0;
-    if (me_dlc_has_magic(head, (size_t)got) || zip || me_api_has_ext(path, ".dlc")) {
+    if (got >= 4 && memcmp(head, "GGUF", 4) == 0) { /* inspect_gguf.c */
+        st = me_inspect_gguf(path, json, out_text, &d);
+        goto out;
+    }
+    if (me_ctxbin_has_magic(head, (size_t)got)) {
+        s.is_dlc = 1;
+        s.ctx = calloc(1, sizeof *s.ctx);
+        st = s.ctx ? me_ctxbin_read(path, 0, &g, s.ctx, &d) : me_fail(&d, ME_ERR_NOMEM, "out of memory");
+        if (st == ME_OK) s.info = s.ctx->dlc;
+    } else if (me_dlc_has_magic(head, (size_t)got) || zip || me_api_has_ext(path, ".dlc")) {
         s.is_dlc = 1;
         st = me_dlc_read_info(path, &g, &s.info, &d);
     } else if (me_api_has_ext(path, ".onnx")) {
@@ -457,6 +540,8 @@ out:
     me_arena_free(&labels);
     free(notes.p);
     me_graph_free(&g);
+    me_ctxbin_free(s.ctx);
+    free(s.ctx);
     me_diag_free(&d);
     return st;
 }

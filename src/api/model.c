@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backend/ctxbin/ctxbin.h"
 #include "../backend/dlc/dlc.h"
+#include "../runtime/threadpool.h"
 #include "api_internal.h"
 
 me_status me_model_load(const char *path, const me_load_options *opts, me_model **out, me_error **err) {
@@ -30,7 +32,10 @@ me_status me_model_load(const char *path, const me_load_options *opts, me_model 
     }
     me_graph_init(&m->g, &d);
     int zip = got >= 4 && memcmp(head, "PK\3\4", 4) == 0;
-    if (me_dlc_has_magic(head, (size_t)got) || zip || me_api_has_ext(path, ".dlc")) {
+    if (me_ctxbin_has_magic(head, (size_t)got)) {
+        m->ctx = calloc(1, sizeof *m->ctx);
+        st = m->ctx ? me_ctxbin_read(path, 1, &m->g, m->ctx, &d) : me_fail(&d, ME_ERR_NOMEM, "out of memory");
+    } else if (me_dlc_has_magic(head, (size_t)got) || zip || me_api_has_ext(path, ".dlc")) {
         st = me_dlc_read(path, &m->g, &d);
     } else if (me_api_has_ext(path, ".onnx")) {
         me_compile_options dflt;
@@ -56,6 +61,8 @@ fail_early:
 void me_model_free(me_model *m) {
     if (!m) return;
     me_graph_free(&m->g);
+    me_ctxbin_free(m->ctx);
+    free(m->ctx);
     free(m);
 }
 
@@ -114,11 +121,18 @@ me_status me_session_create(const me_model *m, me_session **out, me_error **err)
         goto fail;
     }
     s->m = m;
-    st = me_exec_create(&m->g, &s->exec, &d);
+    st = m->ctx ? me_exec_create_planned(&m->g, &m->ctx->plan, &s->exec, &d) : me_exec_create(&m->g, &s->exec, &d);
+    /* a context binary fixes every node's kernel variant */
+    for (int i = 0; st == ME_OK && m->ctx && i < m->ctx->n_kernels; i++)
+        if (!m->g.nodes[i].dead) st = me_exec_fix_kernel(&s->exec, i, m->ctx->kernel_ids[i], &d);
     if (st != ME_OK) {
+        me_exec_free(&s->exec);
         free(s);
         goto fail;
     }
+    /* without a pool (threads could not start) kernels run on one thread */
+    s->pool = me_threadpool_create(me_cpu_count());
+    me_exec_set_pool(&s->exec, s->pool);
     *out = s;
     me_diag_free(&d);
     return ME_OK;
@@ -131,6 +145,7 @@ fail:
 void me_session_destroy(me_session *s) {
     if (!s) return;
     me_exec_free(&s->exec);
+    me_threadpool_destroy(s->pool);
     free(s);
 }
 

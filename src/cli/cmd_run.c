@@ -12,14 +12,14 @@
 const char cli_help_run[] =
     "usage: modelexport run ARTIFACT --input-list FILE --output-dir DIR [options]\n"
     "\n"
-    "Run a compiled .dlc, or an .onnx model (compiled in memory first), on raw input\n"
-    "files with the embedded reference CPU runtime, like qnn-net-run. Prints the time\n"
-    "of each inference and a summary line.\n"
+    "Run a compiled .dlc or context binary (.bin), or an .onnx model (compiled in\n"
+    "memory first), on raw input files with the embedded CPU runtime, like\n"
+    "qnn-net-run. Prints the time of each inference and a summary line.\n"
     "\n"
     "options:\n"
     "  --input-list FILE         the inputs, one inference per line (see below)\n"
     "  --output-dir DIR          where the outputs go (created if missing)\n"
-    "  --threads N               accepted; the runtime uses 1 thread for now\n"
+    CLI_HELP_THREADS
     "  --input-dim NAME DIMS     .onnx only: as for compile-qnn (repeatable)\n"
     "  --freeze-input NAME=FILE  .onnx only: as for compile-qnn (repeatable)\n"
     "  -h, --help                show this help\n"
@@ -107,7 +107,8 @@ static int ends_with_onnx(const char *s) {
 
 int cmd_run(int argc, char **argv) {
     static const char *cmd = "run";
-    const char *artifact = NULL, *list_path = NULL, *out_dir = NULL, *threads_s = NULL;
+    const char *artifact = NULL, *list_path = NULL, *out_dir = NULL;
+    int threads = 0;
     int rc = 0, only_pos = 0;
     cli_compile_flags cf = {0};
     me_model *m = NULL;
@@ -133,9 +134,8 @@ int cmd_run(int argc, char **argv) {
         } else if ((mt = cli_opt_value(argc, argv, &i, "--output-dir", &v)) != 0) {
             if (mt < 0) { rc = cli_usage(cmd, "--output-dir needs a DIR"); goto out; }
             out_dir = v;
-        } else if ((mt = cli_opt_value(argc, argv, &i, "--threads", &v)) != 0) {
-            if (mt < 0) { rc = cli_usage(cmd, "--threads needs a number"); goto out; }
-            threads_s = v;
+        } else if ((mt = cli_threads_flag(cmd, argc, argv, &i, &threads)) != 0) {
+            if (mt < 0) { rc = -mt; goto out; }
         } else if ((mt = cli_compile_flag(cmd, argc, argv, &i, &cf)) != 0) {
             if (mt < 0) { rc = -mt; goto out; }
         } else {
@@ -146,11 +146,6 @@ int cmd_run(int argc, char **argv) {
     if (!artifact) { rc = cli_usage(cmd, "run needs an ARTIFACT (.dlc or .onnx)"); goto out; }
     if (!list_path) { rc = cli_usage(cmd, "run needs --input-list FILE"); goto out; }
     if (!out_dir) { rc = cli_usage(cmd, "run needs --output-dir DIR"); goto out; }
-    if (threads_s) {
-        int64_t t;
-        if (cli_parse_i64(threads_s, &t) || t < 1 || t > 4096) { rc = cli_usage(cmd, "--threads: bad number '%s'", threads_s); goto out; }
-        if (t > 1) cli_note("--threads %lld: the runtime uses 1 thread for now", (long long)t);
-    }
     if ((cf.n_dims || cf.n_frozen) && !ends_with_onnx(artifact)) {
         rc = cli_usage(cmd, "--input-dim and --freeze-input apply only to an .onnx model");
         goto out;
@@ -188,6 +183,7 @@ int cmd_run(int argc, char **argv) {
             }
     }
     if (me_session_create(m, &s, &err) != ME_OK) { rc = cli_api_error(err); goto out; }
+    if (threads && me_session_set_threads(s, threads, &err) != ME_OK) { rc = cli_api_error(err); goto out; }
     n_in = me_model_num_inputs(m);
     inbuf = calloc((size_t)n_in + 1, sizeof *inbuf);
     if (!inbuf) { rc = cli_error("out of memory"); goto out; }

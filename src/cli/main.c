@@ -15,6 +15,8 @@ static const char top_help[] =
     "  compile-qnn IN OUT   compile an .onnx model to a DLC\n"
     "  run ARTIFACT         run a .dlc or .onnx model on raw input files (qnn-net-run style)\n"
     "  inspect FILE         summarise a .dlc or .onnx file\n"
+    "  generate ARTIFACT    generate text with a language model compiled from GGUF\n"
+    "  verify FLOAT QUANT   per-layer accuracy of a quantised DLC vs its float DLC\n"
     "  help COMMAND         show a command's help\n"
     "\n"
     "options:\n"
@@ -34,6 +36,8 @@ static const command commands[] = {
     {"compile-qnn", cmd_compile_qnn, cli_help_compile_qnn},
     {"run", cmd_run, cli_help_run},
     {"inspect", cmd_inspect, cli_help_inspect},
+    {"generate", cmd_generate, cli_help_generate},
+    {"verify", cmd_verify, cli_help_verify},
 };
 
 static const command *find_command(const char *name) {

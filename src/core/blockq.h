@@ -31,4 +31,11 @@ const me_blockq_traits *me_blockq_get(int ggml_type);
 /* Bytes of one row of `ncols` weights; 0 if ncols is not a multiple of the block size. */
 size_t me_blockq_row_bytes(int ggml_type, int64_t ncols);
 
+/* Rows of IEEE half / bfloat16 (little-endian) to float32, exact. */
+void me_f16_row_to_f32(const void *src, float *out, int64_t n);
+void me_bf16_row_to_f32(const void *src, float *out, int64_t n);
+/* Any of F32, F16, BF16 and the block types above: n weights (a multiple of the
+ * block size) to float32, exactly as ggml; false for another type or a bad n. */
+bool me_ggml_to_float(int ggml_type, const void *src, float *out, int64_t n);
+
 #endif

@@ -108,7 +108,20 @@ typedef struct me_graph {
     me_mapfile *maps; int n_maps;
     /* tensor-name hash index (open addressing, -1 = empty) */
     int *name_slots; int name_slots_cap;
+    /* named graphs over this graph's tensors (an LLM's "prefill" and "decode"
+     * share the weights and the KV-cache inputs); 0 = none. Tensor ids are
+     * not renumbered by me_graph_compact, so such graphs skip the passes. */
+    struct me_subgraph *subgraphs; int n_subgraphs;
+    /* LLM description blob (src/llm/llm_model.h), NULL = none (arena or mapping) */
+    const void *llm_blob; size_t llm_blob_bytes;
 } me_graph;
+
+/* A named graph: its own input and output tensor lists (ids of the parent graph). */
+typedef struct me_subgraph {
+    const char *name;
+    int n_inputs, n_outputs;
+    int *inputs, *outputs;
+} me_subgraph;
 
 me_status me_graph_init(me_graph *g, me_diag *d);
 void me_graph_free(me_graph *g);

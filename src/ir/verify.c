@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../ops/ops.h"
+#include "../quant/quant_kernels.h"
 #include "ir.h"
 
 static void check_params(const me_node *n, me_diag *d, int *bad) {
@@ -107,7 +108,7 @@ me_status me_graph_verify(const me_graph *g, me_diag *d) {
         int nsave = n->n_out < 8 ? n->n_out : 8;
         for (int k = 0; k < nsave; k++) saved[k] = mg->tensors[n->out[k]];
         me_diag sub; me_diag_init(&sub);
-        me_status ist = me_opdefs[n->op]->infer(mg, n, &sub);
+        me_status ist = me_node_infer(mg, n, &sub);
         if (ist != ME_OK) {
             me_diag_add(d, "verify: node '%s' (%s) fails shape inference: %s", n->name, me_opdefs[n->op]->name, me_diag_text(&sub));
             bad++;

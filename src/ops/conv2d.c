@@ -6,15 +6,18 @@
  * dilation U32[2] ([1,1]), group U32 (1, Conv2d only).
  * Output [N,OH,OW,Cout], OH = floor((top + H + bottom - ((fh-1)*dil+1)) / stride + 1).
  *
- * The Conv2d kernel is a GEMM per output row: the row's receptive fields are
- * gathered into a [OW, fh*fw*Cin/group] patch matrix (zeros for padding) and
- * multiplied by the weights viewed as [fh*fw*Cin/group, Cout] (HWIO is
- * already that matrix). A 1x1/stride-1/unpadded conv multiplies the input
- * directly, without a patch. Both ops take the optional fused activation
+ * The Conv2d kernel is a GEMM per block of output pixels (flattened over
+ * N, OH, OW, so a block spans rows and images): the block's receptive fields
+ * are gathered into a [pixels, fh*fw*Cin/group] patch matrix (zeros for
+ * padding) and multiplied by the weights viewed as [fh*fw*Cin/group, Cout]
+ * (HWIO is already that matrix). A 1x1/stride-1/unpadded conv multiplies the
+ * input directly, without a patch. Gathering and the GEMM are split over the
+ * kernel context's threads by pixels (src/kernels/dispatch.h). Both ops take the optional fused activation
  * params (fused_activation.h), applied to each finished output row. */
 #include <string.h>
 
 #include "../core/util.h"
+#include "../kernels/dispatch.h"
 #include "fused_activation.h"
 #include "gemm_f32.h"
 #include "ops.h"
@@ -115,12 +118,24 @@ static bool conv_is_pointwise(const conv_geom *g) {
            g->pad[2] == 0 && g->pad[3] == 0;
 }
 
-/* Patch matrix bytes: one output row of receptive fields for one group. */
+/* Output pixels per patch block: enough rows for the GEMM to reuse each
+ * weight panel well, while the patch stays around L2 size. */
+static int64_t conv_block_pixels(const conv_geom *g) {
+    int64_t kg, p = 0;
+    if (me_mul_i64(g->fh, g->fw, &kg) && me_mul_i64(kg, g->cin_g, &kg) && kg > 0 && kg < INT64_MAX / 4)
+        p = (512 * 1024) / (kg * (int64_t)sizeof(float));
+    if (p < 64) p = 64;
+    p = (p + 47) / 48 * 48;
+    int64_t total = g->n * g->oh * g->ow;
+    return p < total ? p : total;
+}
+
+/* Patch matrix bytes: one block of output pixels' receptive fields for one group. */
 static size_t conv_patch_bytes(const conv_geom *g) {
     if (conv_is_pointwise(g)) return 0;
     size_t k, b;
     if (!me_mul_size((size_t)g->fh, (size_t)g->fw, &k) || !me_mul_size(k, (size_t)g->cin_g, &k) ||
-        !me_mul_size(k, (size_t)g->ow, &b) || !me_mul_size(b, sizeof(float), &b))
+        !me_mul_size(k, (size_t)conv_block_pixels(g), &b) || !me_mul_size(b, sizeof(float), &b))
         return 0;
     return b;
 }
@@ -147,6 +162,36 @@ static me_status conv_prepare(const me_kernel_ctx *k, bool depthwise, conv_geom 
     return ME_OK;
 }
 
+/* Gathers patch rows [b, e) of one block (pixel p0 + r for row r). */
+typedef struct im2col_job {
+    const conv_geom *g;
+    const float *x;
+    float *patch;
+    int64_t p0, gi, kg;
+} im2col_job;
+
+static void im2col_rows(void *v, int64_t b, int64_t e) {
+    const im2col_job *j = v;
+    const conv_geom *g = j->g;
+    const int64_t cin_g = g->cin_g;
+    for (int64_t r = b; r < e; r++) {
+        int64_t p = j->p0 + r;
+        int64_t ow = p % g->ow, oh = (p / g->ow) % g->oh, n = p / (g->ow * g->oh);
+        float *dst = j->patch + r * j->kg;
+        for (int64_t kh = 0; kh < g->fh; kh++) {
+            int64_t ih = oh * g->stride[0] - g->pad[0] + kh * g->dil[0];
+            for (int64_t kw = 0; kw < g->fw; kw++, dst += cin_g) {
+                int64_t iw = ow * g->stride[1] - g->pad[2] + kw * g->dil[1];
+                if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
+                    memset(dst, 0, (size_t)cin_g * sizeof(float));
+                else
+                    memcpy(dst, j->x + ((n * g->h + ih) * g->w + iw) * g->c + j->gi * cin_g,
+                           (size_t)cin_g * sizeof(float));
+            }
+        }
+    }
+}
+
 static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
     conv_geom g;
     bool empty;
@@ -161,45 +206,28 @@ static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
         int64_t rows = g.n * g.h * g.w;
         me_gemm_f32_init(rows, cout, y, cout, bias);
         for (int64_t gi = 0; gi < g.group; gi++)
-            me_gemm_f32_nn(rows, cout_g, cin_g, x + gi * cin_g, g.c, w + gi * cout_g, cout, y + gi * cout_g, cout);
+            me_sgemm_nn(k->pool, k->variant, rows, cout_g, cin_g, x + gi * cin_g, g.c, w + gi * cout_g, cout,
+                        y + gi * cout_g, cout);
         me_apply_fused_activation(k->node, y, rows * cout);
         return ME_OK;
     }
     if (!k->scratch) return me_fail(d, ME_ERR_INTERNAL, "node '%s': convolution scratch is missing", k->node->name);
-    float *patch = k->scratch;
-    const int64_t kg = g.fh * g.fw * cin_g;
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t oh = 0; oh < g.oh; oh++) {
-            float *yrow = y + (n * g.oh + oh) * g.ow * cout;
-            me_gemm_f32_init(g.ow, cout, yrow, cout, bias);
-            for (int64_t gi = 0; gi < g.group; gi++) {
-                for (int64_t ow = 0; ow < g.ow; ow++) {
-                    float *dst = patch + ow * kg;
-                    for (int64_t kh = 0; kh < g.fh; kh++) {
-                        int64_t ih = oh * g.stride[0] - g.pad[0] + kh * g.dil[0];
-                        for (int64_t kw = 0; kw < g.fw; kw++, dst += cin_g) {
-                            int64_t iw = ow * g.stride[1] - g.pad[2] + kw * g.dil[1];
-                            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
-                                memset(dst, 0, (size_t)cin_g * sizeof(float));
-                            else
-                                memcpy(dst, x + ((n * g.h + ih) * g.w + iw) * g.c + gi * cin_g,
-                                       (size_t)cin_g * sizeof(float));
-                        }
-                    }
-                }
-                me_gemm_f32_nn(g.ow, cout_g, kg, patch, kg, w + gi * cout_g, cout, yrow + gi * cout_g, cout);
-            }
-            me_apply_fused_activation(k->node, yrow, g.ow * cout);
+    const int64_t kg = g.fh * g.fw * cin_g, total = g.n * g.oh * g.ow, block = conv_block_pixels(&g);
+    im2col_job job = {&g, x, k->scratch, 0, 0, kg};
+    for (int64_t p0 = 0; p0 < total; p0 += block) {
+        int64_t rows = total - p0 < block ? total - p0 : block;
+        float *yb = y + p0 * cout;
+        me_gemm_f32_init(rows, cout, yb, cout, bias);
+        for (int64_t gi = 0; gi < g.group; gi++) {
+            job.p0 = p0;
+            job.gi = gi;
+            me_parallel_for(k->pool, rows, 8, im2col_rows, &job);
+            me_sgemm_nn(k->pool, k->variant, rows, cout_g, kg, job.patch, kg, w + gi * cout_g, cout,
+                        yb + gi * cout_g, cout);
         }
+        me_apply_fused_activation(k->node, yb, rows * cout);
+    }
     return ME_OK;
-}
-
-/* y[0..n) += a[0..n) * b[0..n) */
-static void mul_acc(int64_t n, const float *restrict a, const float *restrict b, float *restrict y) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int t = 0; t < 8; t++) y[i + t] += a[i + t] * b[i + t];
-    for (; i < n; i++) y[i] += a[i] * b[i];
 }
 
 static me_status dwconv_run(const me_kernel_ctx *k, me_diag *d) {
@@ -207,28 +235,12 @@ static me_status dwconv_run(const me_kernel_ctx *k, me_diag *d) {
     bool empty;
     me_status st = conv_prepare(k, true, &g, &empty, d);
     if (st || empty) return st;
-    const float *x = k->in_data[0], *w = k->in_data[1];
     const float *bias = k->n_in > 2 && k->in[2] ? k->in_data[2] : NULL;
     float *y = k->out_data[0];
-    const int64_t c = g.c;
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t oh = 0; oh < g.oh; oh++) {
-            float *yrow = y + (n * g.oh + oh) * g.ow * c;
-            me_gemm_f32_init(g.ow, c, yrow, c, bias);
-            for (int64_t ow = 0; ow < g.ow; ow++) {
-                float *acc = yrow + ow * c;
-                for (int64_t kh = 0; kh < g.fh; kh++) {
-                    int64_t ih = oh * g.stride[0] - g.pad[0] + kh * g.dil[0];
-                    if (ih < 0 || ih >= g.h) continue;
-                    for (int64_t kw = 0; kw < g.fw; kw++) {
-                        int64_t iw = ow * g.stride[1] - g.pad[2] + kw * g.dil[1];
-                        if (iw < 0 || iw >= g.w) continue;
-                        mul_acc(c, x + ((n * g.h + ih) * g.w + iw) * c, w + (kh * g.fw + kw) * c, acc);
-                    }
-                }
-            }
-            me_apply_fused_activation(k->node, yrow, g.ow * c);
-        }
+    me_dwconv_f32_args a = {k->in_data[0], k->in_data[1], bias, g.h, g.w, g.c, g.fh, g.fw,
+                            g.stride[0], g.stride[1], g.pad[0], g.pad[2], g.dil[0], g.dil[1], g.ow};
+    me_dwconv_f32_rows(k->pool, k->variant, &a, g.n, g.oh, y);
+    me_apply_fused_activation(k->node, y, g.n * g.oh * g.ow * g.c);
     return ME_OK;
 }
 

@@ -229,7 +229,7 @@ static me_status dequantize_infer(me_graph *g, me_node *n, me_diag *d) {
     me_status st = me_op_check_node(g, n, 1, d);
     if (st != ME_OK) return st;
     const me_tensor *x = &g->tensors[n->in[0]];
-    if (!quant_dtype_ok(x->dtype))
+    if (!quant_dtype_ok(x->dtype) && x->dtype != ME_DT_I4 && x->dtype != ME_DT_U4)
         return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "cannot dequantise %s", me_dtype_name(x->dtype));
     st = check_qenc(n, x, "input", d);
     if (st != ME_OK) return st;
@@ -253,6 +253,22 @@ DEF_DEQUANT(dequant_u16, uint16_t)
 DEF_DEQUANT(dequant_i16, int16_t)
 DEF_DEQUANT(dequant_i32, int32_t)
 
+/* Packed 4-bit: element i in byte i/2, low nibble for even i. */
+static void dequant_4bit(const void *px, bool sgn, float *y, const me_qenc *q, int64_t outer, int64_t ns, int64_t run) {
+    const uint8_t *x = px;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t s = 0; s < ns; s++) {
+            float scale = q->scales[s];
+            int64_t off = q->offsets ? q->offsets[s] : 0;
+            int64_t base = (o * ns + s) * run;
+            for (int64_t i = base; i < base + run; i++) {
+                int v = (i & 1) ? x[i >> 1] >> 4 : x[i >> 1] & 15;
+                if (sgn && v >= 8) v -= 16;
+                y[i] = (float)((int64_t)v + off) * scale;
+            }
+        }
+}
+
 static me_status dequantize_run(const me_kernel_ctx *k, me_diag *d) {
     const me_tensor *x = k->in[0];
     const me_qenc *q = x->qenc;
@@ -268,6 +284,7 @@ static me_status dequantize_run(const me_kernel_ctx *k, me_diag *d) {
     case ME_DT_U16: dequant_u16(in, o, q, outer, ns, run); break;
     case ME_DT_I16: dequant_i16(in, o, q, outer, ns, run); break;
     case ME_DT_I32: dequant_i32(in, o, q, outer, ns, run); break;
+    case ME_DT_I4: case ME_DT_U4: dequant_4bit(in, x->dtype == ME_DT_I4, o, q, outer, ns, run); break;
     default: return me_fail(d, ME_ERR_UNSUPPORTED, "Dequantize: no kernel for %s", me_dtype_name(x->dtype));
     }
     return ME_OK;

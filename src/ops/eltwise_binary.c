@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/dispatch.h"
 #include "eltwise_util.h"
 
 /* One row: o[i] = f(a[i*sa], b[i*sb]) with sa, sb in {0, 1}. */
@@ -319,6 +320,15 @@ static me_status binary_run(const me_kernel_ctx *k, me_diag *d) {
         for (int64_t r = 0; r < it.rows; r++, me_bcast_step(&b, &it))
             pow_row_mixed(ta->dtype, tb->dtype, k->in_data[0], it.off[0], b.inner[0], k->in_data[1], it.off[1],
                           b.inner[1], k->out_data[0], it.out_off, b.row_len);
+        return ME_OK;
+    }
+    if (ta->dtype == ME_DT_F32 && (op == ME_OP_ADD || op == ME_OP_MULTIPLY)) {
+        /* SIMD variants split over threads (src/kernels); exact like the rows above */
+        const float *fa = k->in_data[0], *fb = k->in_data[1];
+        float *fo = k->out_data[0];
+        for (int64_t r = 0; r < it.rows; r++, me_bcast_step(&b, &it))
+            (op == ME_OP_ADD ? me_add_f32 : me_mul_f32)(k->pool, k->variant, fa + it.off[0], b.inner[0], fb + it.off[1],
+                                                        b.inner[1], fo + it.out_off, b.row_len);
         return ME_OK;
     }
     bin_row_fn fn = op == ME_OP_POWER ? row_POW_F32 : NULL;

@@ -6,6 +6,8 @@
  * or with keep_dims=1 the input's dims with the last replaced by m.
  * Both operands are n-contiguous, so the kernel is a GEMM of dot products.
  * Takes the optional fused activation params (fused_activation.h). */
+#include "../kernels/dispatch.h"
+#include "fc_blockq.h"
 #include "fused_activation.h"
 #include "gemm_f32.h"
 #include "ops.h"
@@ -17,7 +19,7 @@ static me_status fc_geometry(const me_node *nd, const me_tensor *x, const me_ten
                              fc_geom *g, me_diag *d) {
     const char *op = param_op_name(nd);
     if (!x || !wt) return me_fail(d, ME_ERR_FORMAT, "node '%s' (%s): needs an input and weights", nd->name, op);
-    if (x->dtype != ME_DT_F32 || wt->dtype != ME_DT_F32 || (b && b->dtype != ME_DT_F32))
+    if (x->dtype != ME_DT_F32 || (wt->dtype != ME_DT_F32 && me_lowp_ggml_type(wt) < 0) || (b && b->dtype != ME_DT_F32))
         return me_fail(d, ME_ERR_UNSUPPORTED, "node '%s' (%s): only float32 input, weights and bias are supported",
                        nd->name, op);
     if (x->rank < 2)
@@ -41,7 +43,8 @@ static me_status fc_geometry(const me_node *nd, const me_tensor *x, const me_ten
 
 static me_status fc_infer(me_graph *gr, me_node *nd, me_diag *d) {
     me_status st;
-    if ((st = input_check_f32(gr, nd, 0, false, d)) || (st = input_check_f32(gr, nd, 1, false, d)) ||
+    if ((st = input_check_f32(gr, nd, 0, false, d)) ||
+        (me_lowp_ggml_type(input_tensor(gr, nd, 1)) < 0 && (st = input_check_f32(gr, nd, 1, false, d))) ||
         (st = input_check_f32(gr, nd, 2, true, d)))
         return st;
     const me_tensor *x = input_tensor(gr, nd, 0);
@@ -70,7 +73,11 @@ static me_status fc_run(const me_kernel_ctx *k, me_diag *d) {
         return me_fail(d, ME_ERR_FORMAT, "node '%s': missing tensor data", k->node->name);
     float *y = k->out_data[0];
     me_gemm_f32_init(g.batch, g.m, y, g.m, bt ? k->in_data[2] : NULL);
-    if (g.n > 0) me_gemm_f32_nt(g.batch, g.m, g.n, k->in_data[0], g.n, k->in_data[1], g.n, y, g.m);
+    if (k->in[1]->dtype != ME_DT_F32) { /* weights as stored in a GGUF (fc_blockq.c) */
+        if ((st = me_fc_lowp(k->node, k->in[1], k->in_data[0], k->in_data[1], bt ? k->in_data[2] : NULL, g.batch, g.m, g.n, y, k->pool, d))) return st;
+    } else if (g.n > 0) {
+        me_sgemm_nt(k->pool, k->variant, g.batch, g.m, g.n, k->in_data[0], g.n, k->in_data[1], g.n, y, g.m);
+    }
     me_apply_fused_activation(k->node, y, g.batch * g.m);
     return ME_OK;
 }

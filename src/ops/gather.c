@@ -9,6 +9,7 @@
  * [-dim, dim) is a data error (ME_ERR_FORMAT) reported by the kernel. */
 #include <string.h>
 
+#include "fc_blockq.h"
 #include "movement.h"
 
 static const me_param_schema gather_params[] = {
@@ -70,6 +71,7 @@ static me_status gather_shape(const me_node *n, const me_tensor *data, const me_
 static me_status gather_infer(me_graph *g, me_node *n, me_diag *d) {
     const me_tensor *data = me_mv_input(g, n, 0, d), *idx = me_mv_input(g, n, 1, d);
     if (!data || !idx) return ME_ERR_FORMAT;
+    if (me_gather_lowp_applies(data, n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL)) return me_gather_lowp_infer(g, n, d); /* fc_blockq.h */
     int axis, rank;
     int64_t dims[ME_MAX_RANK];
     me_status st = gather_shape(n, data, idx, &axis, &rank, dims, d);
@@ -85,6 +87,7 @@ static me_status index_error(const me_node *n, int64_t v, int64_t dim, me_diag *
 
 static me_status gather_run(const me_kernel_ctx *k, me_diag *d) {
     const me_tensor *data = k->in[0], *idx = k->in[1];
+    if (me_gather_lowp_applies(data, k->n_out > 0 ? k->out[0] : NULL)) return me_gather_lowp_run(k, d);
     int axis, rank;
     int64_t dims[ME_MAX_RANK];
     me_status st = gather_shape(k->node, data, idx, &axis, &rank, dims, d);

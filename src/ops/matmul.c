@@ -11,6 +11,7 @@
  * optional fused activation params (fused_activation.h). */
 
 #include "../core/util.h"
+#include "../kernels/dispatch.h"
 #include "fused_activation.h"
 #include "gemm_f32.h"
 #include "ops.h"
@@ -103,9 +104,10 @@ static size_t matmul_scratch(const me_graph *gr, const me_node *nd) {
 }
 
 /* C[M,N] += A[M,K] * op(B) for one batch matrix. */
-static void matmul_one(const matmul_geom *g, int64_t m, const float *a, const float *b, float *c) {
-    if (g->t1) me_gemm_f32_nt(m, g->n, g->k, a, g->k, b, g->k, c, g->n);
-    else me_gemm_f32_nn(m, g->n, g->k, a, g->k, b, g->n, c, g->n);
+static void matmul_one(const matmul_geom *g, const me_kernel_ctx *k, int64_t m, const float *a, const float *b,
+                       float *c) {
+    if (g->t1) me_sgemm_nt(k->pool, k->variant, m, g->n, g->k, a, g->k, b, g->k, c, g->n);
+    else me_sgemm_nn(k->pool, k->variant, m, g->n, g->k, a, g->k, b, g->n, c, g->n);
 }
 
 static me_status matmul_run(const me_kernel_ctx *k, me_diag *d) {
@@ -129,7 +131,7 @@ static me_status matmul_run(const me_kernel_ctx *k, me_diag *d) {
         return ME_OK;
     }
     if (g.b_shared && g.a_dense && !g.t0) {
-        matmul_one(&g, g.batch * g.m, a, b, y);
+        matmul_one(&g, k, g.batch * g.m, a, b, y);
         me_apply_fused_activation(k->node, y, g.batch * mn);
         return ME_OK;
     }
@@ -145,7 +147,7 @@ static me_status matmul_run(const me_kernel_ctx *k, me_diag *d) {
                 for (int64_t i = 0; i < g.m; i++) packed[i * g.k + kk] = am[kk * g.m + i];
             am = packed;
         }
-        matmul_one(&g, g.m, am, b + boff * kn, y + bi * mn);
+        matmul_one(&g, k, g.m, am, b + boff * kn, y + bi * mn);
         for (int ax = g.batch_rank - 1; ax >= 0; ax--) {
             aoff += g.a_bstride[ax];
             boff += g.b_bstride[ax];

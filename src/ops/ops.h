@@ -30,6 +30,9 @@ typedef struct me_kernel_ctx {
     void *const *out_data;
     int n_in, n_out;
     void *scratch;                /* me_opdef.scratch_bytes bytes, 64-byte aligned */
+    struct me_threadpool *pool;   /* threads to split work over; NULL = one (runtime/threadpool.h) */
+    const void *variant;          /* kernel registry row fixed for this node (src/kernels/kernels.h,
+                                   * the op's family); NULL = the CPU's best (dispatch) */
 } me_kernel_ctx;
 
 typedef struct me_opdef {

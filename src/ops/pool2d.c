@@ -17,6 +17,7 @@
 #include <float.h>
 
 #include "../core/util.h"
+#include "../runtime/threadpool.h"
 #include "ops.h"
 #include "param_read.h"
 
@@ -126,41 +127,61 @@ static void add_acc(int64_t n, const float *restrict x, float *restrict y) {
     for (; i < n; i++) y[i] += x[i];
 }
 
+typedef struct pool_job {
+    const pool_geom *g;
+    const float *x;
+    float *y;
+    bool avg;
+} pool_job;
+
+/* Output rows [b, e) over (n, oh); each output element is computed by one call. */
+static void pool_rows(void *v, int64_t b, int64_t e) {
+    const pool_job *j = v;
+    const pool_geom g = *j->g;
+    const float *x = j->x;
+    float *y = j->y;
+    const bool avg = j->avg;
+    const int64_t c = g.c;
+    for (int64_t r = b; r < e; r++) {
+        int64_t n = r / g.oh, oh = r % g.oh;
+        pool_taps th = pool_axis_taps(oh, g.h, g.pad[0], g.pad[1], g.filter[0], g.dil[0], g.stride[0]);
+        for (int64_t ow = 0; ow < g.ow; ow++) {
+            pool_taps tw = pool_axis_taps(ow, g.w, g.pad[2], g.pad[3], g.filter[1], g.dil[1], g.stride[1]);
+            float *yr = y + ((n * g.oh + oh) * g.ow + ow) * c;
+            /* an all-padding window yields the lowest float (max) or 0 (average) */
+            float init = avg ? 0.0f : -FLT_MAX;
+            for (int64_t ch = 0; ch < c; ch++) yr[ch] = init;
+            for (int64_t i = 0; i < th.valid; i++) {
+                int64_t ih = oh * g.stride[0] - g.pad[0] + (th.t_lo + i) * g.dil[0];
+                for (int64_t jj = 0; jj < tw.valid; jj++) {
+                    int64_t iw = ow * g.stride[1] - g.pad[2] + (tw.t_lo + jj) * g.dil[1];
+                    const float *xr = x + ((n * g.h + ih) * g.w + iw) * c;
+                    if (avg) add_acc(c, xr, yr);
+                    else max_acc(c, xr, yr);
+                }
+            }
+            if (avg) {
+                int64_t count = g.count_pad ? th.padded * tw.padded : th.valid * tw.valid;
+                if (count > 0) {
+                    float div = (float)count;
+                    for (int64_t ch = 0; ch < c; ch++) yr[ch] /= div;
+                }
+            }
+        }
+    }
+}
+
 static me_status pool_run(const me_kernel_ctx *k, bool avg, me_diag *d) {
     pool_geom g;
     bool empty;
     me_status st = pool_prepare(k, avg, &g, &empty, d);
     if (st || empty) return st;
-    const float *x = k->in_data[0];
-    float *y = k->out_data[0];
-    const int64_t c = g.c;
-    for (int64_t n = 0; n < g.n; n++)
-        for (int64_t oh = 0; oh < g.oh; oh++) {
-            pool_taps th = pool_axis_taps(oh, g.h, g.pad[0], g.pad[1], g.filter[0], g.dil[0], g.stride[0]);
-            for (int64_t ow = 0; ow < g.ow; ow++) {
-                pool_taps tw = pool_axis_taps(ow, g.w, g.pad[2], g.pad[3], g.filter[1], g.dil[1], g.stride[1]);
-                float *yr = y + ((n * g.oh + oh) * g.ow + ow) * c;
-                /* an all-padding window yields the lowest float (max) or 0 (average) */
-                float init = avg ? 0.0f : -FLT_MAX;
-                for (int64_t ch = 0; ch < c; ch++) yr[ch] = init;
-                for (int64_t i = 0; i < th.valid; i++) {
-                    int64_t ih = oh * g.stride[0] - g.pad[0] + (th.t_lo + i) * g.dil[0];
-                    for (int64_t j = 0; j < tw.valid; j++) {
-                        int64_t iw = ow * g.stride[1] - g.pad[2] + (tw.t_lo + j) * g.dil[1];
-                        const float *xr = x + ((n * g.h + ih) * g.w + iw) * c;
-                        if (avg) add_acc(c, xr, yr);
-                        else max_acc(c, xr, yr);
-                    }
-                }
-                if (avg) {
-                    int64_t count = g.count_pad ? th.padded * tw.padded : th.valid * tw.valid;
-                    if (count > 0) {
-                        float div = (float)count;
-                        for (int64_t ch = 0; ch < c; ch++) yr[ch] /= div;
-                    }
-                }
-            }
-        }
+    pool_job job = {&g, k->in_data[0], k->out_data[0], avg};
+    int64_t rows = g.n * g.oh;
+    /* threads only when there is enough work to pay for waking them */
+    if ((double)rows * (double)g.ow * (double)g.c * (double)g.filter[0] * (double)g.filter[1] < 32768.0)
+        pool_rows(&job, 0, rows);
+    else me_parallel_for(k->pool, rows, 1, pool_rows, &job);
     return ME_OK;
 }
 

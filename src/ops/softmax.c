@@ -3,6 +3,7 @@
  * in double. LogSoftmax is (z - max) - log(sum exp(z - max)). */
 #include <math.h>
 
+#include "../runtime/threadpool.h"
 #include "eltwise_util.h"
 
 static me_status softmax_infer(me_graph *g, me_node *n, me_diag *d) {
@@ -20,19 +21,23 @@ static me_status softmax_infer(me_graph *g, me_node *n, me_diag *d) {
     return me_set_output(g, n, 0, ME_DT_F32, x->rank, x->dims, d);
 }
 
-static me_status softmax_run(const me_kernel_ctx *k, me_diag *d) {
-    const me_tensor *t = k->in[0];
-    int axis;
-    me_status st = me_op_axis_param(k->node, "axis", t->rank, t->rank - 1, &axis, d);
-    if (st != ME_OK) return st;
-    float beta = (float)me_param_float(k->node, "beta", 1.0);
-    bool log_out = k->node->op == ME_OP_LOG_SOFTMAX;
-    int64_t outer, len, inner;
-    me_axis_split(t->rank, t->dims, axis, &outer, &len, &inner);
-    if (len == 0) return ME_OK;
-    const float *x = k->in_data[0];
-    float *y = k->out_data[0];
-    for (int64_t o = 0; o < outer; o++) {
+typedef struct softmax_job {
+    const float *x;
+    float *y;
+    int64_t len, inner;
+    float beta;
+    bool log_out;
+} softmax_job;
+
+/* Outer rows [begin, end); each output element is computed by one call. */
+static void softmax_rows(void *v, int64_t begin, int64_t end) {
+    const softmax_job *jb = v;
+    const float *x = jb->x;
+    float *y = jb->y;
+    const int64_t len = jb->len, inner = jb->inner;
+    const float beta = jb->beta;
+    const bool log_out = jb->log_out;
+    for (int64_t o = begin; o < end; o++) {
         for (int64_t j = 0; j < inner; j++) {
             const float *xs = x + o * len * inner + j;
             float *ys = y + o * len * inner + j;
@@ -56,6 +61,22 @@ static me_status softmax_run(const me_kernel_ctx *k, me_diag *d) {
             }
         }
     }
+}
+
+static me_status softmax_run(const me_kernel_ctx *k, me_diag *d) {
+    const me_tensor *t = k->in[0];
+    int axis;
+    me_status st = me_op_axis_param(k->node, "axis", t->rank, t->rank - 1, &axis, d);
+    if (st != ME_OK) return st;
+    float beta = (float)me_param_float(k->node, "beta", 1.0);
+    bool log_out = k->node->op == ME_OP_LOG_SOFTMAX;
+    int64_t outer, len, inner;
+    me_axis_split(t->rank, t->dims, axis, &outer, &len, &inner);
+    if (len == 0) return ME_OK;
+    softmax_job job = {k->in_data[0], k->out_data[0], len, inner, beta, log_out};
+    /* threads over outer rows, only when there is enough work to wake them */
+    if ((double)outer * (double)len * (double)inner < 16384.0) softmax_rows(&job, 0, outer);
+    else me_parallel_for(k->pool, outer, 1, softmax_rows, &job);
     return ME_OK;
 }
 

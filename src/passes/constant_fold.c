@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../core/util.h"
+#include "../quant/quant_kernels.h"
 #include "pass_util.h"
 
 #define FOLD_MAX_BYTES ((size_t)64 << 20)
@@ -63,7 +64,7 @@ static me_status fold_node(me_graph *g, int id, me_diag *d) {
     me_kernel_ctx k = {n, in, out, in_data, out_data, n_in, n_out, scratch};
     me_diag sub;
     me_diag_init(&sub);
-    st = def->run(&k, &sub);
+    st = me_node_run(&k, &sub);
     if (st == ME_ERR_FORMAT)
         me_diag_add(d, "constant folding node '%s' (%s): %s", n->name, def->name, me_diag_text(&sub));
     else if (st != ME_OK)

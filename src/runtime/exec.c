@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "../core/util.h"
+#include "../quant/quant_kernels.h"
 
 /* Static tensors with no bytes still get a non-NULL pointer, so kernels can
  * tell them from omitted optional inputs. */
@@ -31,11 +32,30 @@ void me_exec_free(me_exec *e) {
     memset(e, 0, sizeof *e);
 }
 
+static me_status exec_prepare(me_exec *e, me_diag *d);
+
 me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
     memset(e, 0, sizeof *e);
     e->g = g;
     me_status st = me_plan_build(g, &e->plan, d);
     if (st != ME_OK) return st;
+    return exec_prepare(e, d);
+}
+
+me_status me_exec_create_planned(const me_graph *g, const me_plan *plan, me_exec *e, me_diag *d) {
+    memset(e, 0, sizeof *e);
+    e->g = g;
+    me_status st = me_plan_copy(plan, g->n_tensors, &e->plan, d);
+    if (st == ME_OK) st = me_plan_check(g, &e->plan, d);
+    if (st != ME_OK) {
+        me_plan_free(&e->plan);
+        return st;
+    }
+    return exec_prepare(e, d);
+}
+
+static me_status exec_prepare(me_exec *e, me_diag *d) {
+    const me_graph *g = e->g;
 
     size_t bytes;
     if (!me_add_size(e->plan.arena_bytes, e->plan.scratch_bytes, &bytes) || !me_add_size(bytes, ME_PLAN_ALIGN, &bytes)) {
@@ -106,12 +126,17 @@ me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
     return ME_OK;
 }
 
+void me_exec_set_pool(me_exec *e, struct me_threadpool *pool) {
+    e->pool = pool;
+    for (int s = 0; s < e->plan.n_steps; s++) e->ctx[s].pool = pool;
+}
+
 me_status me_exec_run(me_exec *e, me_diag *d) {
     for (int s = 0; s < e->plan.n_steps; s++) {
         const me_kernel_ctx *c = &e->ctx[s];
         me_diag sub;
         me_diag_init(&sub); /* allocates only if the kernel reports something */
-        me_status st = me_opdefs[c->node->op]->run(c, &sub);
+        me_status st = me_node_run(c, &sub);
         if (st != ME_OK) {
             const char *why = me_diag_text(&sub);
             me_fail(d, st, "node '%s' (%s) failed: %s", c->node->name, me_op_names[c->node->op],
@@ -120,6 +145,7 @@ me_status me_exec_run(me_exec *e, me_diag *d) {
             return st;
         }
         me_diag_free(&sub);
+        if (e->observe) e->observe(e->observe_user, e, c->node);
     }
     return ME_OK;
 }

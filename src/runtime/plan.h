@@ -34,4 +34,14 @@ void me_plan_free(me_plan *p);
 me_status me_plan_offsets(int n, const size_t *size, const int *first, const int *last,
                           size_t *offset, size_t *total, me_diag *d);
 
+/* Check a plan that was stored elsewhere (a context binary) against `g`
+ * without trusting it: the order is a valid schedule of every live node,
+ * every non-static tensor has a lifetime covering its uses and an aligned
+ * range inside arena_bytes, tensors alive at the same step do not share
+ * bytes, and scratch_bytes covers every node. Sets sum_bytes. ME_ERR_FORMAT
+ * with the first problem found. */
+me_status me_plan_check(const me_graph *g, me_plan *p, me_diag *d);
+/* Deep copy of a plan over `n_tensors` tensors into *out. */
+me_status me_plan_copy(const me_plan *p, int n_tensors, me_plan *out, me_diag *d);
+
 #endif

@@ -500,6 +500,10 @@ MODELS = {
     "resnet50": dict(
         build=lambda: torchvision.models.resnet50(weights=None),
         inputs=[image_input((1, 3, 224, 224))], outputs=["logits"], default=False),
+    # for the benchmarks (make bench): SiLU, depthwise convs, squeeze-excitation
+    "efficientnet_b0": dict(
+        build=lambda: torchvision.models.efficientnet_b0(weights=None),
+        inputs=[image_input((1, 3, 224, 224))], outputs=["logits"], default=False),
 }
 
 

@@ -129,7 +129,8 @@ async function main(argv) {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    // ORT_RUN_OPT_LEVEL=disabled runs every node as written (e.g. QDQ pairs unfused).
+    graphOptimizationLevel: process.env.ORT_RUN_OPT_LEVEL || 'all',
   });
   const inputMeta = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const outputMeta = new Map(session.outputMetadata.map((m) => [m.name, m]));

@@ -34,6 +34,7 @@ typedef struct oh_ctx {
     void *out[OH_MAX_OUT];      /* output buffers after oh_run */
     size_t out_nbytes[OH_MAX_OUT];
     int verify;                 /* run me_graph_verify after infer (default 1) */
+    struct me_threadpool *pool; /* handed to the kernel (default NULL: one thread) */
 } oh_ctx;
 
 static inline void oh_init(oh_ctx *c) {
@@ -120,7 +121,7 @@ static inline me_status oh_run(oh_ctx *c) {
     size_t sb = def->scratch_bytes ? def->scratch_bytes(&c->g, n) : 0;
     void *scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
     if (sb && !scratch) return ME_ERR_NOMEM;
-    me_kernel_ctx k = {n, ins, outs, in_data, out_data, n->n_in, n->n_out, scratch};
+    me_kernel_ctx k = {n, ins, outs, in_data, out_data, n->n_in, n->n_out, scratch, c->pool};
     st = def->run(&k, &c->d);
     free(scratch);
     return st;

@@ -29,6 +29,12 @@ me_status me_dlc_write(const me_graph *g, const char *path, me_diag *d);
 me_status me_dlc_read(const char *path, me_graph *g, me_diag *d);
 me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_diag *d);
 
+/* Parse a DLC image already in memory (e.g. embedded in a context binary);
+ * `name` is used in messages. The bytes must outlive `g` (static tensors
+ * point into them). Same checks as me_dlc_read. */
+me_status me_dlc_parse(const char *name, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                       me_diag *d);
+
 /* 1 if the bytes start with our DLC magic. */
 int me_dlc_has_magic(const void *data, size_t size);
 

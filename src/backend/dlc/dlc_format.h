@@ -15,7 +15,8 @@
 
 #define DLC_MAGIC "MEDLC\0\0\0"          /* 8 bytes */
 #define DLC_TRAILER_MAGIC "MEDLCEND"     /* 8 bytes */
-#define DLC_VERSION 1u
+#define DLC_VERSION 2u            /* highest version written/read */
+#define DLC_VERSION_1 1u          /* written when a file has no SUBGRAPHS / LLM section */
 #define DLC_ALIGN 64u
 
 /* header, at offset 0 */
@@ -54,8 +55,18 @@ enum {
     DLC_SEC_WORDS = 7,
     DLC_SEC_META = 8,
     DLC_SEC_DATA = 9,
-    DLC_SEC_COUNT_ = 10
+    DLC_SEC_SUBGRAPHS = 10,    /* version 2, optional: named graphs over the shared tensors */
+    DLC_SEC_LLM = 11,          /* version 2, optional: LLM description blob (src/llm/llm_desc.c) */
+    DLC_SEC_COUNT_ = 12
 };
+#define DLC_SEC_REQUIRED_END 10  /* types 1..9 are required in every version */
+
+/* SUBGRAPHS record */
+#define DLC_SUBGRAPH_SIZE 16u
+#define DLC_SG_NAME 0          /* u32 string ref, unique */
+#define DLC_SG_N_INPUTS 4      /* u32 */
+#define DLC_SG_N_OUTPUTS 8     /* u32 (>= 1) */
+#define DLC_SG_IO_WORDS 12     /* u32 WORDS index: n_inputs then n_outputs u32 tensor ids */
 
 /* GRAPH: fixed part, then i32 input ids, then i32 output ids */
 #define DLC_GRAPH_FIXED_SIZE 16u

@@ -82,8 +82,8 @@ static me_status check_crc(reader *r) {
 static me_status read_header(reader *r, me_dlc_info *info) {
     const uint8_t *h = r->base;
     uint32_t version = dlc_get_u32(h + DLC_H_VERSION);
-    if (version != DLC_VERSION)
-        return bad(r, "format version %u is not supported (this build reads version %u)", version, DLC_VERSION);
+    if (version != DLC_VERSION_1 && version != DLC_VERSION)
+        return bad(r, "format version %u is not supported (this build reads versions 1 and %u)", version, DLC_VERSION);
     if (dlc_get_u32(h + DLC_H_FLAGS) != 0) return bad(r, "unknown header flags 0x%x", dlc_get_u32(h + DLC_H_FLAGS));
     if (dlc_get_u64(h + DLC_H_FILE_SIZE) != r->size) return bad(r, "the header's file size does not match the file");
     if (dlc_get_u32(h + DLC_H_HEADER_SIZE) != DLC_HEADER_SIZE) return bad(r, "unexpected header size");
@@ -114,8 +114,11 @@ static me_status read_header(reader *r, me_dlc_info *info) {
             return bad(r, "section %u overlaps the header or the section table", type);
         s->p = r->base + s->off;
     }
-    for (int t = 1; t < DLC_SEC_COUNT_; t++)
+    for (int t = 1; t < DLC_SEC_REQUIRED_END; t++)
         if (!r->sec[t].present) return bad(r, "section type %d is missing", t);
+    for (int t = DLC_SEC_REQUIRED_END; t < DLC_SEC_COUNT_; t++)
+        if (r->sec[t].present && version < DLC_VERSION)
+            return bad(r, "section type %d needs format version %u", t, DLC_VERSION);
     for (int a = 1; a < DLC_SEC_COUNT_; a++)
         for (int b = a + 1; b < DLC_SEC_COUNT_; b++) {
             const rsec *x = &r->sec[a], *y = &r->sec[b];
@@ -125,7 +128,7 @@ static me_status read_header(reader *r, me_dlc_info *info) {
     static const struct { int type; uint32_t rec; } recs[] = {
         {DLC_SEC_TENSORS, DLC_TENSOR_SIZE}, {DLC_SEC_ENCODINGS, DLC_ENCODING_SIZE},
         {DLC_SEC_NODES, DLC_NODE_SIZE},     {DLC_SEC_PARAMS, DLC_PARAM_SIZE},
-        {DLC_SEC_WORDS, 4},
+        {DLC_SEC_WORDS, 4},                 {DLC_SEC_SUBGRAPHS, DLC_SUBGRAPH_SIZE},
     };
     for (size_t i = 0; i < ME_ARRAY_LEN(recs); i++) {
         const rsec *s = &r->sec[recs[i].type];
@@ -135,7 +138,7 @@ static me_status read_header(reader *r, me_dlc_info *info) {
     }
     if (r->sec[DLC_SEC_TENSORS].count > INT_MAX / 2 || r->sec[DLC_SEC_NODES].count > INT_MAX / 2)
         return bad(r, "too many tensors or nodes");
-    static const int bytes_secs[] = {DLC_SEC_STRINGS, DLC_SEC_GRAPH, DLC_SEC_META, DLC_SEC_DATA};
+    static const int bytes_secs[] = {DLC_SEC_STRINGS, DLC_SEC_GRAPH, DLC_SEC_META, DLC_SEC_DATA, DLC_SEC_LLM};
     for (size_t i = 0; i < ME_ARRAY_LEN(bytes_secs); i++)
         if (r->sec[bytes_secs[i]].count != 0) return bad(r, "section %d: record count must be 0", bytes_secs[i]);
     const rsec *s = &r->sec[DLC_SEC_STRINGS];
@@ -239,6 +242,7 @@ static me_status read_tensors(reader *r, me_graph *g, uint32_t *rec_flags) {
         int t = me_graph_add_tensor(g, name, (me_dtype)dt, (int)rank, dims, r->d);
         if (t < 0) return bad(r, "tensor %u ('%s') cannot be added", i, name);
         me_tensor *tt = &g->tensors[t];
+        if (enc >= 0) tt->qenc = &r->encs[enc]; /* a BLOCKQ tensor's byte size depends on its encoding */
         size_t nbytes = me_tensor_nbytes(tt);
         if (nbytes == 0 && numel > 0) return bad(r, "tensor '%s': byte size overflows", name);
         if (flags & DLC_TF_STATIC) {
@@ -431,6 +435,49 @@ static me_status read_node(reader *r, me_graph *g, uint32_t i) {
     return ME_OK;
 }
 
+/* Version 2: named graphs (ids of the shared tensor table) and the LLM blob. */
+static me_status read_subgraphs(reader *r, me_graph *g) {
+    const rsec *s = &r->sec[DLC_SEC_SUBGRAPHS];
+    if (r->sec[DLC_SEC_LLM].present && r->sec[DLC_SEC_LLM].size) {
+        g->llm_blob = r->sec[DLC_SEC_LLM].p;
+        g->llm_blob_bytes = (size_t)r->sec[DLC_SEC_LLM].size;
+    }
+    if (!s->present || !s->count) return ME_OK;
+    if (s->count > 64) return bad(r, "SUBGRAPHS: %u graphs (at most 64)", s->count);
+    me_subgraph *sg = me_arena_calloc(&g->arena, s->count, sizeof *sg);
+    if (!sg) return me_fail(r->d, ME_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < s->count; i++) {
+        const uint8_t *e = s->p + (uint64_t)i * DLC_SUBGRAPH_SIZE;
+        const char *name = str_at(r, dlc_get_u32(e + DLC_SG_NAME));
+        uint32_t ni = dlc_get_u32(e + DLC_SG_N_INPUTS), no = dlc_get_u32(e + DLC_SG_N_OUTPUTS);
+        uint32_t w = dlc_get_u32(e + DLC_SG_IO_WORDS);
+        if (!name || !*name) return bad(r, "SUBGRAPHS: graph %u has no name", i);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(sg[j].name, name) == 0) return bad(r, "SUBGRAPHS: graph name '%s' appears twice", name);
+        if (no < 1 || ni > (uint32_t)g->n_tensors || no > (uint32_t)g->n_tensors || !words_ok(r, w, (uint64_t)ni + no))
+            return bad(r, "SUBGRAPHS: graph '%s' has bad input/output counts", name);
+        sg[i].name = me_arena_strdup(&g->arena, name);
+        sg[i].inputs = me_arena_calloc(&g->arena, ni + 1, sizeof(int));
+        sg[i].outputs = me_arena_calloc(&g->arena, no, sizeof(int));
+        if (!sg[i].name || !sg[i].inputs || !sg[i].outputs) return me_fail(r->d, ME_ERR_NOMEM, "out of memory");
+        for (uint32_t k = 0; k < ni + no; k++) {
+            uint32_t id = word(r, (uint64_t)w + k);
+            if (id >= (uint32_t)g->n_tensors) return bad(r, "SUBGRAPHS: graph '%s': tensor id %u out of range", name, id);
+            if (k < ni && !(g->tensors[id].flags & ME_TF_INPUT))
+                return bad(r, "SUBGRAPHS: graph '%s': input '%s' is not a graph input", name, g->tensors[id].name);
+            if (k >= ni && !(g->tensors[id].flags & ME_TF_OUTPUT))
+                return bad(r, "SUBGRAPHS: graph '%s': output '%s' is not a graph output", name, g->tensors[id].name);
+            if (k < ni) sg[i].inputs[k] = (int)id;
+            else sg[i].outputs[k - ni] = (int)id;
+        }
+        sg[i].n_inputs = (int)ni;
+        sg[i].n_outputs = (int)no;
+    }
+    g->subgraphs = sg;
+    g->n_subgraphs = (int)s->count;
+    return ME_OK;
+}
+
 me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_diag *d) {
     if (!path || !g) return me_fail(d, ME_ERR_INVALID_ARG, "me_dlc_read: NULL argument");
     if (info) memset(info, 0, sizeof *info);
@@ -445,6 +492,13 @@ me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_
         me_unmap_file(&m);
         return me_fail(d, ME_ERR_NOMEM, "out of memory");
     }
+    return me_dlc_parse(path, base, size, g, info, d);
+}
+
+me_status me_dlc_parse(const char *path, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                       me_diag *d) {
+    me_status st;
+    if (info) memset(info, 0, sizeof *info);
     reader r;
     memset(&r, 0, sizeof r);
     r.path = path;
@@ -471,6 +525,7 @@ me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_
     if (st == ME_OK) st = read_tensors(&r, g, rec_flags);
     if (st == ME_OK) st = read_graph_io(&r, g, rec_flags);
     for (uint32_t i = 0; st == ME_OK && i < r.sec[DLC_SEC_NODES].count; i++) st = read_node(&r, g, i);
+    if (st == ME_OK) st = read_subgraphs(&r, g);
     free(rec_flags);
     free(r.scratch_ids);
     if (st != ME_OK) return st;

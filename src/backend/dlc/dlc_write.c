@@ -105,6 +105,7 @@ typedef struct dlc_builder {
     strtab strs;
     dbuf graph, tensors, encodings, nodes, params, words, meta;
     uint32_t n_tensors, n_encodings, n_nodes, n_params;
+    dbuf subgraphs;       /* version 2 only */
     uint64_t *data_off;   /* per tensor: offset in DATA (static only) */
     uint64_t data_size;
     me_status st;
@@ -290,6 +291,25 @@ static me_status build_graph_and_meta(dlc_builder *b) {
     return b->st;
 }
 
+/* Version 2: the named graphs (tensor ids of the shared table). */
+static me_status build_subgraphs(dlc_builder *b) {
+    const me_graph *g = b->g;
+    for (int i = 0; i < g->n_subgraphs; i++) {
+        const me_subgraph *sg = &g->subgraphs[i];
+        if (sg->n_inputs < 0 || sg->n_outputs < 1 || (sg->n_inputs && !sg->inputs) || !sg->outputs)
+            return me_fail(b->d, ME_ERR_INTERNAL, "subgraph %d is malformed", i);
+        uint8_t *r = dbuf_grow(&b->subgraphs, DLC_SUBGRAPH_SIZE);
+        if (!r) return oom(b);
+        dlc_put_u32(r + DLC_SG_NAME, sref(b, sg->name));
+        dlc_put_u32(r + DLC_SG_N_INPUTS, (uint32_t)sg->n_inputs);
+        dlc_put_u32(r + DLC_SG_N_OUTPUTS, (uint32_t)sg->n_outputs);
+        dlc_put_u32(r + DLC_SG_IO_WORDS, (uint32_t)word_index(b));
+        for (int k = 0; k < sg->n_inputs; k++) put_word(b, (uint32_t)sg->inputs[k]);
+        for (int k = 0; k < sg->n_outputs; k++) put_word(b, (uint32_t)sg->outputs[k]);
+    }
+    return b->st;
+}
+
 /* ---- streaming out with a running CRC ---- */
 typedef struct sink {
     me_atomic_file f;
@@ -325,6 +345,7 @@ typedef struct sec_out {
 
 static me_status stream_file(dlc_builder *b, const char *path) {
     const me_graph *g = b->g;
+    dbuf llm = {(uint8_t *)(uintptr_t)g->llm_blob, g->llm_blob ? g->llm_blob_bytes : 0, 0, 0};
     sec_out secs[] = {
         {DLC_SEC_STRINGS, 0, &b->strs.bytes, 0, 0},
         {DLC_SEC_GRAPH, 0, &b->graph, 0, 0},
@@ -335,8 +356,12 @@ static me_status stream_file(dlc_builder *b, const char *path) {
         {DLC_SEC_WORDS, 0, &b->words, 0, 0},
         {DLC_SEC_META, 0, &b->meta, 0, 0},
         {DLC_SEC_DATA, 0, NULL, 0, 0},
+        {DLC_SEC_SUBGRAPHS, (uint32_t)g->n_subgraphs, &b->subgraphs, 0, 0},
+        {DLC_SEC_LLM, 0, &llm, 0, 0},
     };
-    const uint32_t nsec = (uint32_t)ME_ARRAY_LEN(secs);
+    /* version 1 files (no named graphs, no LLM blob) keep their 9 sections */
+    const int v2 = g->n_subgraphs > 0 || g->llm_blob_bytes > 0;
+    const uint32_t nsec = (uint32_t)ME_ARRAY_LEN(secs) - (v2 ? 0 : 2);
     uint64_t words = b->words.len / 4;
     if (words > UINT32_MAX) return me_fail(b->d, ME_ERR_UNSUPPORTED, "the graph is too large for the DLC index fields");
     secs[6].count = (uint32_t)words;
@@ -354,7 +379,7 @@ static me_status stream_file(dlc_builder *b, const char *path) {
     uint8_t head[DLC_HEADER_SIZE + DLC_MAX_SECTIONS * DLC_SECTION_ENTRY_SIZE];
     memset(head, 0, sizeof head);
     memcpy(head + DLC_H_MAGIC, DLC_MAGIC, 8);
-    dlc_put_u32(head + DLC_H_VERSION, DLC_VERSION);
+    dlc_put_u32(head + DLC_H_VERSION, v2 ? DLC_VERSION : DLC_VERSION_1);
     dlc_put_u64(head + DLC_H_FILE_SIZE, file_size);
     dlc_put_u32(head + DLC_H_SECTION_COUNT, nsec);
     dlc_put_u32(head + DLC_H_HEADER_SIZE, DLC_HEADER_SIZE);
@@ -414,11 +439,12 @@ me_status me_dlc_write(const me_graph *g, const char *path, me_diag *d) {
     if (st == ME_OK) st = build_tensors(&b);
     if (st == ME_OK) st = build_nodes(&b);
     if (st == ME_OK) st = build_graph_and_meta(&b);
+    if (st == ME_OK) st = build_subgraphs(&b);
     if (st == ME_OK && (b.strs.bytes.oom || b.words.oom)) st = oom(&b);
     if (st == ME_OK) st = stream_file(&b, path);
     strtab_free(&b.strs);
     dbuf_free(&b.graph); dbuf_free(&b.tensors); dbuf_free(&b.encodings); dbuf_free(&b.nodes);
-    dbuf_free(&b.params); dbuf_free(&b.words); dbuf_free(&b.meta);
+    dbuf_free(&b.params); dbuf_free(&b.words); dbuf_free(&b.meta); dbuf_free(&b.subgraphs);
     free(b.data_off);
     return st;
 }

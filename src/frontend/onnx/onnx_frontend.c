@@ -146,7 +146,7 @@ int mo_make_initializer(mo_ctx *c, const onnx_tensor *t) {
         me_diag_add(c->d, "tensor '%s' has type DOUBLE (float64), which is not supported", nm);
         return -1;
     }
-    if (dt == ME_DT_UNDEFINED || dt == ME_DT_I4 || dt == ME_DT_U4) {
+    if (dt == ME_DT_UNDEFINED) { /* INT4/UINT4 load packed, low nibble first (ONNX's and our order) */
         me_diag_add(c->d, "tensor '%s' has type %s, which is not supported", nm, onnx_dtype_name(t->data_type));
         return -1;
     }
@@ -580,7 +580,7 @@ static me_status bind_inputs(mo_ctx *c, const onnx_graph *gr) {
         if (dt == ME_DT_BF16 || dt == ME_DT_UNDEFINED || dt == ME_DT_I4 || dt == ME_DT_U4)
             return me_fail(c->d, ME_ERR_UNSUPPORTED, "input '%s' has type %s, which is not supported", v->name,
                            onnx_dtype_name(v->elem_type));
-        int rank;
+        int rank = 0;
         int64_t dims[ME_MAX_RANK] = {0};
         me_status st = resolve_input_shape(c, v, &rank, dims);
         if (st != ME_OK) return st;

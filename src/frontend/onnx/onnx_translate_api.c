@@ -270,11 +270,16 @@ me_status mo_const_ints(mo_ctx *c, const onnx_node *n, int input, int64_t **vals
     if (st != ME_OK) return st;
     int64_t cnt = me_tensor_numel(t);
     size_t es = me_dtype_size(t->dtype);
-    if (cnt < 0 || (cnt > 0 && (!t->data || es == 0)))
+    bool nib = t->dtype == ME_DT_I4 || t->dtype == ME_DT_U4; /* packed, low nibble first */
+    if (cnt < 0 || (cnt > 0 && (!t->data || (es == 0 && !nib))))
         return mo_error(c, n, ME_ERR_FORMAT, "input %d ('%s') has no readable data", input, t->name);
     int64_t *v = me_arena_calloc(&c->g->arena, (size_t)(cnt ? cnt : 1), sizeof(int64_t));
     if (!v) return mo_error(c, n, ME_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < cnt; i++)
+    for (int64_t i = 0; nib && i < cnt; i++) {
+        int b = ((const uint8_t *)t->data)[i / 2], x = (i & 1) ? b >> 4 : b & 15;
+        v[i] = t->dtype == ME_DT_I4 && x >= 8 ? x - 16 : x;
+    }
+    for (int64_t i = 0; !nib && i < cnt; i++)
         if (!read_elem_i64(t->dtype, (const uint8_t *)t->data + (size_t)i * es, &v[i]))
             return mo_error(c, n, ME_ERR_UNSUPPORTED, "input %d ('%s') must be an integer tensor, not %s", input,
                             t->name, me_dtype_name(t->dtype));
@@ -439,6 +444,7 @@ static me_status try_fold(mo_ctx *c, int node) {
     me_node *nd = &g->nodes[node];
     const me_opdef *def = me_opdefs[nd->op];
     if (!def->run) return ME_OK;
+    if (nd->op == ME_OP_DEQUANTIZE) return ME_OK; /* kept for the fold_qdq pass (quantised weights) */
     int any = 0;
     for (int k = 0; k < nd->n_in; k++) {
         int t = nd->in[k];

@@ -1,0 +1,96 @@
+/* me_bench: load an artifact (.bin context binary, .dlc or .onnx) through the
+ * public API, run it N times at T threads and print the timings as one JSON
+ * line on stdout. Used by bench/run_bench.py; not installed.
+ *
+ *   me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]...
+ *
+ * Inputs are raw files in the model's input order; missing ones are filled with
+ * a fixed pseudo-random pattern. "load_ms" is me_model_load, "session_ms"
+ * me_session_create, "first_ms" the first run; "runs_ms" are the timed runs
+ * after the warm-up runs. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "modelexport.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int fail(const char *what, me_error *err) {
+    fprintf(stderr, "me_bench: %s: %s\n", what, err ? me_error_message(err) : "failed");
+    me_error_free(err);
+    return 1;
+}
+
+static void *read_file(const char *path, size_t want) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    void *buf = malloc(want ? want : 1);
+    size_t got = buf ? fread(buf, 1, want, f) : 0;
+    fclose(f);
+    if (got != want) { free(buf); return NULL; }
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    const char *path = NULL, *inputs[16];
+    int n_inputs = 0, iters = 10, warmup = 1, threads = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc && n_inputs < 16) inputs[n_inputs++] = argv[++i];
+        else if (!path && argv[i][0] != '-') path = argv[i];
+        else { fprintf(stderr, "usage: me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]...\n"); return 2; }
+    }
+    if (!path || iters < 0 || warmup < 0 || threads < 1) { fprintf(stderr, "me_bench: bad arguments\n"); return 2; }
+    me_error *err = NULL;
+    double t0 = now_ms();
+    me_model *m = NULL;
+    if (me_model_load(path, NULL, &m, &err) != ME_OK) return fail("load", err);
+    double t1 = now_ms();
+    me_session *s = NULL;
+    if (me_session_create(m, &s, &err) != ME_OK) return fail("session", err);
+    if (me_session_set_threads(s, threads, &err) != ME_OK) return fail("threads", err);
+    double t2 = now_ms();
+    for (int k = 0; k < me_model_num_inputs(m); k++) {
+        me_tensor_info ti;
+        me_model_input_info(m, k, &ti);
+        unsigned char *buf = k < n_inputs ? read_file(inputs[k], ti.nbytes) : NULL;
+        if (k < n_inputs && !buf) { fprintf(stderr, "me_bench: cannot read %zu bytes from %s\n", ti.nbytes, inputs[k]); return 1; }
+        if (!buf) {
+            /* small values valid for every dtype (also as token ids / indices) */
+            buf = calloc(ti.nbytes ? ti.nbytes : 1, 1);
+            if (!buf) return 1;
+            if (ti.dtype == ME_DT_F32)
+                for (size_t j = 0; j < ti.nbytes / 4; j++) ((float *)buf)[j] = (float)((j * 2654435761u) % 1000) / 1000.0f - 0.5f;
+        }
+        if (me_session_set_input(s, k, buf, ti.nbytes, &err) != ME_OK) return fail("input", err);
+        free(buf);
+    }
+    if (me_session_run(s, &err) != ME_OK) return fail("run", err);
+    double t3 = now_ms();
+    for (int i = 0; i < warmup; i++)
+        if (me_session_run(s, &err) != ME_OK) return fail("run", err);
+    double *runs = malloc(sizeof(double) * (size_t)(iters > 0 ? iters : 1));
+    if (!runs) return 1;
+    for (int i = 0; i < iters; i++) {
+        double a = now_ms();
+        if (me_session_run(s, &err) != ME_OK) return fail("run", err);
+        runs[i] = now_ms() - a;
+    }
+    printf("{\"artifact\": \"%s\", \"threads\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, \"first_ms\": %.3f, \"runs_ms\": [",
+           path, threads, t1 - t0, t2 - t1, t3 - t2);
+    for (int i = 0; i < iters; i++) printf("%s%.3f", i ? ", " : "", runs[i]);
+    printf("]}\n");
+    free(runs);
+    me_session_destroy(s);
+    me_model_free(m);
+    return 0;
+}

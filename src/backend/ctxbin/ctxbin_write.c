@@ -1,0 +1,157 @@
+/* Context binary writer: the graph goes through the DLC writer into a
+ * temporary file, is read back (so the plan's node and tensor ids are the
+ * ones a loader will see), planned and given kernels, then written as
+ * metadata sections followed by the DLC image. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../../core/mapfile.h"
+#include "../../core/util.h"
+#include "ctxbin.h"
+#include "ctxbin_format.h"
+
+int me_ctxbin_has_magic(const void *data, size_t size) {
+    return data && size >= 8 && memcmp(data, CTX_MAGIC, 8) == 0;
+}
+
+typedef struct layout {
+    uint64_t off[CTX_SEC_COUNT_], size[CTX_SEC_COUNT_];
+    uint32_t count[CTX_SEC_COUNT_];
+    uint64_t meta_end; /* = GRAPH offset */
+} layout;
+
+static uint64_t align64(uint64_t v) { return (v + CTX_ALIGN - 1) & ~(uint64_t)(CTX_ALIGN - 1); }
+
+static me_status fill_meta(uint8_t *buf, const layout *L, const me_graph *g, const me_plan *p,
+                           const me_cpu_target *t, uint64_t file_size, me_diag *d) {
+    uint8_t *h = buf;
+    memcpy(h + CTX_H_MAGIC, CTX_MAGIC, 8);
+    dlc_put_u32(h + CTX_H_VERSION, CTX_VERSION);
+    dlc_put_u64(h + CTX_H_FILE_SIZE, file_size);
+    dlc_put_u32(h + CTX_H_SECTION_COUNT, CTX_SEC_COUNT_ - 1);
+    dlc_put_u32(h + CTX_H_HEADER_SIZE, CTX_HEADER_SIZE);
+    dlc_put_u64(h + CTX_H_TABLE_OFFSET, CTX_HEADER_SIZE);
+    dlc_put_u64(h + CTX_H_GRAPH_OFFSET, L->off[CTX_SEC_GRAPH]);
+    dlc_put_u64(h + CTX_H_GRAPH_SIZE, L->size[CTX_SEC_GRAPH]);
+    for (int s = 1; s < CTX_SEC_COUNT_; s++) {
+        uint8_t *e = buf + CTX_HEADER_SIZE + (size_t)(s - 1) * DLC_SECTION_ENTRY_SIZE;
+        dlc_put_u32(e + DLC_S_TYPE, (uint32_t)s);
+        dlc_put_u32(e + DLC_S_COUNT, L->count[s]);
+        dlc_put_u64(e + DLC_S_OFFSET, L->off[s]);
+        dlc_put_u64(e + DLC_S_SIZE, L->size[s]);
+    }
+    uint8_t *tg = buf + L->off[CTX_SEC_TARGET];
+    dlc_put_u32(tg + CTX_TG_ARCH, t->arch);
+    dlc_put_u64(tg + CTX_TG_FEATURES, t->features);
+    memcpy(tg + CTX_TG_NAME, t->name, strnlen(t->name, ME_CPU_TARGET_NAME_MAX - 1));
+
+    uint8_t *pl = buf + L->off[CTX_SEC_PLAN];
+    dlc_put_u64(pl + CTX_P_ARENA, p->arena_bytes);
+    dlc_put_u64(pl + CTX_P_SCRATCH, p->scratch_bytes);
+    dlc_put_u32(pl + CTX_P_N_STEPS, (uint32_t)p->n_steps);
+    dlc_put_u32(pl + CTX_P_N_TENSORS, (uint32_t)g->n_tensors);
+    dlc_put_u32(pl + CTX_P_N_NODES, (uint32_t)g->n_nodes);
+
+    uint8_t *sc = buf + L->off[CTX_SEC_SCHEDULE];
+    for (int s = 0; s < p->n_steps; s++) dlc_put_u32(sc + (size_t)s * CTX_STEP_SIZE, (uint32_t)p->order[s]);
+
+    uint8_t *lt = buf + L->off[CTX_SEC_LIFETIMES];
+    for (int i = 0; i < g->n_tensors; i++) {
+        uint8_t *r = lt + (size_t)i * CTX_LIFETIME_SIZE;
+        dlc_put_u32(r + CTX_L_FIRST, (uint32_t)p->first[i]);
+        dlc_put_u32(r + CTX_L_LAST, (uint32_t)p->last[i]);
+        dlc_put_u64(r + CTX_L_OFFSET, p->offset[i] == ME_PLAN_NONE ? CTX_OFFSET_NONE : (uint64_t)p->offset[i]);
+    }
+
+    uint8_t *kr = buf + L->off[CTX_SEC_KERNELS];
+    for (int i = 0; i < g->n_nodes; i++) {
+        char id[ME_CTX_KERNEL_ID_MAX];
+        me_ctx_kernel_choose(g, &g->nodes[i], t, id);
+        memcpy(kr + (size_t)i * CTX_KERNEL_SIZE + CTX_K_ID, id, strlen(id));
+        /* No variant in this build has its own weight layout, so nothing is
+         * packed: the kernels read the weights as stored in GRAPH. */
+    }
+    (void)d;
+    return ME_OK;
+}
+
+static me_status write_file(const char *path, const uint8_t *meta, size_t meta_bytes, const uint8_t *graph,
+                            size_t graph_bytes, size_t pad, me_diag *d) {
+    static const uint8_t zeros[8];
+    uint32_t crc = (uint32_t)crc32_z(crc32_z(0, NULL, 0), meta, meta_bytes);
+    crc = (uint32_t)crc32_z(crc, zeros, pad);
+    uint8_t trailer[CTX_TRAILER_SIZE] = {0};
+    dlc_put_u32(trailer + CTX_T_CRC, crc);
+    memcpy(trailer + CTX_T_MAGIC, CTX_TRAILER_MAGIC, 8);
+    me_atomic_file f;
+    me_status st = me_atomic_open(&f, path, d);
+    if (st != ME_OK) return st;
+    st = me_atomic_write(&f, meta, meta_bytes, d);
+    if (st == ME_OK) st = me_atomic_write(&f, graph, graph_bytes, d);
+    if (st == ME_OK) st = me_atomic_write(&f, zeros, pad, d);
+    if (st == ME_OK) st = me_atomic_write(&f, trailer, sizeof trailer, d);
+    if (st == ME_OK) st = me_atomic_commit(&f, d);
+    else me_atomic_abort(&f);
+    return st;
+}
+
+me_status me_ctxbin_write(const me_graph *g0, const me_cpu_target *target, const char *path, me_diag *d) {
+    if (g0->n_subgraphs)
+        return me_fail(d, ME_ERR_UNSUPPORTED,
+                       "a context binary of a graph with several entry points (a language model) is not supported yet; "
+                       "compile it to a .dlc");
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    if (!tmp) return me_fail(d, ME_ERR_NOMEM, "out of memory");
+    snprintf(tmp, plen + 32, "%s.graph.%ld.tmp", path, (long)getpid());
+    me_status st = me_dlc_write(g0, tmp, d);
+    if (st != ME_OK) { free(tmp); return st; }
+    me_mapfile m = {0};
+    st = me_map_file(tmp, &m, d);
+    unlink(tmp); /* the mapping keeps the bytes */
+    me_graph g;
+    me_graph_init(&g, d);
+    me_plan p;
+    memset(&p, 0, sizeof p);
+    uint8_t *meta = NULL;
+    if (st == ME_OK) st = me_dlc_parse(tmp, m.data, m.size, &g, NULL, d);
+    if (st == ME_OK) st = me_plan_build(&g, &p, d);
+    if (st == ME_OK) {
+        layout L;
+        memset(&L, 0, sizeof L);
+        uint64_t at = CTX_HEADER_SIZE + (uint64_t)(CTX_SEC_COUNT_ - 1) * DLC_SECTION_ENTRY_SIZE;
+        L.size[CTX_SEC_TARGET] = CTX_TARGET_SIZE;
+        L.size[CTX_SEC_PLAN] = CTX_PLAN_SIZE;
+        L.count[CTX_SEC_SCHEDULE] = (uint32_t)p.n_steps;
+        L.size[CTX_SEC_SCHEDULE] = (uint64_t)p.n_steps * CTX_STEP_SIZE;
+        L.count[CTX_SEC_LIFETIMES] = (uint32_t)g.n_tensors;
+        L.size[CTX_SEC_LIFETIMES] = (uint64_t)g.n_tensors * CTX_LIFETIME_SIZE;
+        L.count[CTX_SEC_KERNELS] = (uint32_t)g.n_nodes;
+        L.size[CTX_SEC_KERNELS] = (uint64_t)g.n_nodes * CTX_KERNEL_SIZE;
+        L.size[CTX_SEC_PACKED] = 0;
+        for (int s = CTX_SEC_TARGET; s <= CTX_SEC_PACKED; s++) {
+            at = align64(at);
+            L.off[s] = at;
+            at += L.size[s];
+        }
+        L.meta_end = align64(at);
+        L.off[CTX_SEC_GRAPH] = L.meta_end;
+        L.size[CTX_SEC_GRAPH] = m.size;
+        uint64_t graph_end = L.meta_end + m.size, trailer_at = (graph_end + 7) & ~(uint64_t)7;
+        uint64_t file_size = trailer_at + CTX_TRAILER_SIZE;
+        meta = calloc(1, (size_t)L.meta_end);
+        if (!meta) st = me_fail(d, ME_ERR_NOMEM, "out of memory");
+        if (st == ME_OK) st = fill_meta(meta, &L, &g, &p, target, file_size, d);
+        if (st == ME_OK)
+            st = write_file(path, meta, (size_t)L.meta_end, m.data, m.size, (size_t)(trailer_at - graph_end), d);
+    }
+    free(meta);
+    me_plan_free(&p);
+    me_graph_free(&g);
+    me_unmap_file(&m);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,28 @@
+/* Float add/multiply rows for aarch64 NEON (see kernels.h); exact, like the reference. */
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+#include "kernels.h"
+
+#define ROW(NAME, VOP, OP)                                                                              \
+    void NAME(const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {              \
+        int64_t i = 0;                                                                                    \
+        if (sa && sb) {                                                                                   \
+            for (; i + 4 <= n; i += 4) vst1q_f32(o + i, VOP(vld1q_f32(a + i), vld1q_f32(b + i)));        \
+            for (; i < n; i++) o[i] = a[i] OP b[i];                                                       \
+        } else if (sa) {                                                                                  \
+            float32x4_t y = vdupq_n_f32(b[0]);                                                            \
+            for (; i + 4 <= n; i += 4) vst1q_f32(o + i, VOP(vld1q_f32(a + i), y));                        \
+            for (; i < n; i++) o[i] = a[i] OP b[0];                                                       \
+        } else if (sb) {                                                                                  \
+            float32x4_t x = vdupq_n_f32(a[0]);                                                            \
+            for (; i + 4 <= n; i += 4) vst1q_f32(o + i, VOP(x, vld1q_f32(b + i)));                        \
+            for (; i < n; i++) o[i] = a[0] OP b[i];                                                       \
+        } else {                                                                                          \
+            float v = a[0] OP b[0];                                                                       \
+            for (; i < n; i++) o[i] = v;                                                                  \
+        }                                                                                                 \
+    }
+ROW(me_add_f32_row__neon, vaddq_f32, +)
+ROW(me_mul_f32_row__neon, vmulq_f32, *)
+#endif

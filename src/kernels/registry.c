@@ -1,0 +1,45 @@
+/* The kernel lists as tables, dispatch and lookup (see kernels.h). */
+#include <string.h>
+
+#include "kernels.h"
+
+#define DEFINE_SELECT(fam)                                                                  \
+    const me_##fam##_kernel *me_##fam##_select(void) {                                      \
+        static const me_##fam##_kernel *chosen;                                             \
+        const me_##fam##_kernel *k = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);            \
+        if (k) return k;                                                                    \
+        k = &me_##fam##_kernels[me_##fam##_kernel_count - 1];                               \
+        for (int i = 0; i < me_##fam##_kernel_count; i++)                                   \
+            if (me_cpu_has(me_##fam##_kernels[i].isa)) { k = &me_##fam##_kernels[i]; break; } \
+        __atomic_store_n(&chosen, k, __ATOMIC_RELEASE);                                     \
+        return k;                                                                           \
+    }                                                                                       \
+    const me_##fam##_kernel *me_##fam##_find(const char *id) {                              \
+        for (int i = 0; id && i < me_##fam##_kernel_count; i++)                             \
+            if (strcmp(me_##fam##_kernels[i].id, id) == 0) return &me_##fam##_kernels[i];   \
+        return NULL;                                                                        \
+    }
+
+const me_gemm_f32_kernel me_gemm_f32_kernels[] = {
+#define X(id, isa, nn, nt, mr, nr) {id, isa, nn, nt, mr, nr},
+#include "gemm_f32.inc"
+#undef X
+};
+const int me_gemm_f32_kernel_count = (int)(sizeof me_gemm_f32_kernels / sizeof me_gemm_f32_kernels[0]);
+DEFINE_SELECT(gemm_f32)
+
+const me_dwconv_f32_kernel me_dwconv_f32_kernels[] = {
+#define X(id, isa, fn) {id, isa, fn},
+#include "dwconv_f32.inc"
+#undef X
+};
+const int me_dwconv_f32_kernel_count = (int)(sizeof me_dwconv_f32_kernels / sizeof me_dwconv_f32_kernels[0]);
+DEFINE_SELECT(dwconv_f32)
+
+const me_eltwise_f32_kernel me_eltwise_f32_kernels[] = {
+#define X(id, isa, add, mul) {id, isa, add, mul},
+#include "eltwise_f32.inc"
+#undef X
+};
+const int me_eltwise_f32_kernel_count = (int)(sizeof me_eltwise_f32_kernels / sizeof me_eltwise_f32_kernels[0]);
+DEFINE_SELECT(eltwise_f32)

@@ -1,0 +1,15 @@
+/* FP16 mode: float16 storage of the float tensors inside a graph. */
+#ifndef ME_FP16_PASS_H
+#define ME_FP16_PASS_H
+
+#include "../ir/ir.h"
+
+/* Run after the graph passes, only without --quantize
+ * (me_compile_options.float_bitwidth == 16). */
+me_status me_fp16_convert(me_graph *g, me_diag *d);
+
+/* The float_bitwidth option without --quantize: 32 leaves the graph alone,
+ * 16 converts it and verifies the result, anything else is an error. */
+me_status me_fp16_apply_option(int float_bitwidth, me_graph *g, me_diag *d);
+
+#endif

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Quantisation through the CLI: every option, the export -> override round
+trip, saved calibration, `verify`, and the error paths (exit 2 for bad usage,
+exit 1 naming the file/line/tensor for bad files).
+
+Usage: quant_cli_test.py --modelexport BIN --workdir DIR
+"""
+
+import argparse
+import filecmp
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def make_model(path):
+    """x[1,3,8,8] -> Conv(4) -> Relu -> Conv(4, long-tailed bias) -> Add x-ish -> GlobalAveragePool -> Flatten -> Gemm(5)."""
+    rng = np.random.default_rng(3)
+    w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.4
+    b1 = rng.standard_normal(4).astype(np.float32) * 0.1
+    w2 = rng.standard_normal((4, 4, 1, 1)).astype(np.float32) * 0.5
+    b2 = rng.standard_normal(4).astype(np.float32) * 0.1
+    wf = rng.standard_normal((5, 4)).astype(np.float32)
+    bf = rng.standard_normal(5).astype(np.float32) * 0.1
+    inits = [numpy_helper.from_array(a, n) for a, n in
+             [(w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"), (wf, "wf"), (bf, "bf")]]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="/block/conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"], name="/block/relu"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], name="/block/conv2"),
+        helper.make_node("Add", ["c2", "r1"], ["s"], name="/block/add"),
+        helper.make_node("GlobalAveragePool", ["s"], ["p"], name="/pool"),
+        helper.make_node("Flatten", ["p"], ["f"], name="/flatten"),
+        helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1, name="/head/fc"),
+    ]
+    g = helper.make_graph(nodes, "qtest", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, path)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--modelexport", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    me, w = os.path.abspath(a.modelexport), os.path.abspath(a.workdir)
+    os.makedirs(w, exist_ok=True)
+    model = os.path.join(w, "q.onnx")
+    make_model(model)
+    rng = np.random.default_rng(11)
+    lines = []
+    for k in range(8):
+        p = os.path.join(w, "cal%d.raw" % k)
+        rng.standard_normal((1, 3, 8, 8)).astype(np.float32).tofile(p)
+        lines.append("x:=" + p)
+    cal = os.path.join(w, "cal.txt")
+    with open(cal, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    P = lambda n: os.path.join(w, n)
+
+    # ---- configurations that must compile and report ----
+    base = [me, "compile-qnn", model]
+    configs = {
+        "a8w8": [], "a8w8pc": ["--use-per-channel-quantization", "--use_per_row_quantization"],
+        "a16w8": ["--act-bitwidth", "16"], "a8w4": ["--weights_bitwidth", "4", "--use-per-channel-quantization"],
+        "w16": ["--act-bitwidth", "16", "--weights-bitwidth", "16"], "bias8": ["--bias-bitwidth", "8"],
+        "enh": ["--act-quantizer", "enhanced", "--param-quantizer", "enhanced"],
+        "adj": ["--act-quantizer", "adjusted"], "sym": ["--act_quantizer", "symmetric"],
+        "pct": ["--act-quantizer-calibration", "percentile", "--percentile-calibration-value", "99.9"],
+        "mse": ["--act-quantizer-calibration", "mse"], "sqnr": ["--act-quantizer-calibration=sqnr"],
+        "ent": ["--act-quantizer-calibration", "entropy"],
+    }
+    for name, extra in configs.items():
+        r = run(base + [P(name + ".dlc"), "--quantize", "--calibration-data", cal] + extra)
+        check(r.returncode == 0, "%s: exit %d: %s" % (name, r.returncode, r.stderr.strip()))
+        check("output SQNR:" in r.stdout, "%s: no 'output SQNR:' line in %r" % (name, r.stdout[-300:]))
+        rep = P(name + ".dlc.report.json")
+        check(os.path.exists(rep), "%s: no report %s" % (name, rep))
+        if os.path.exists(rep):
+            j = json.load(open(rep))
+            check(len(j["outputs"]) == 1 and j["outputs"][0]["name"] == "y", "%s: report outputs %r" % (name, j["outputs"]))
+            check(any(s["scope"] == "/block" for s in j["scopes"]), "%s: no /block scope in the report" % name)
+            if name == "a16w8":
+                check(j["outputs"][0]["sqnr_db"] > 30, "a16w8: output SQNR %.2f dB" % j["outputs"][0]["sqnr_db"])
+            if name == "a8w8pc":
+                check(j["outputs"][0]["sqnr_db"] > 20, "a8w8pc: output SQNR %.2f dB" % j["outputs"][0]["sqnr_db"])
+
+    # ---- export -> override gives the same artifact ----
+    r1 = run(base + [P("e1.dlc"), "--quantize", "--calibration-data", cal, "--use-per-channel-quantization",
+                     "--export-encodings", P("e1.json"), "-q"])
+    r2 = run(base + [P("e2.dlc"), "--quantization-overrides", P("e1.json"), "--use-per-channel-quantization",
+                     "--export-encodings", P("e2.json"), "-q"])
+    check(r1.returncode == 0 and r2.returncode == 0, "round trip compiles: %s %s" % (r1.stderr, r2.stderr))
+    if r1.returncode == 0 and r2.returncode == 0:
+        check(filecmp.cmp(P("e1.json"), P("e2.json"), shallow=False), "round trip: encodings differ")
+        # the artifacts differ only in the recorded command line
+        views = []
+        for k in (1, 2):
+            rr = run([me, "inspect", "--json", P("e%d.dlc" % k)])
+            j = json.loads(rr.stdout) if rr.returncode == 0 else {}
+            for key in ("file", "file_bytes", "compile_options"):
+                j.pop(key, None)
+            views.append(j)
+        check(views[0] and views[0] == views[1], "round trip: the two DLCs differ beyond the command line")
+        outs = []
+        for k in (1, 2):
+            od = P("out%d" % k)
+            rr = run([me, "run", P("e%d.dlc" % k), "--input-list", cal, "--output-dir", od])
+            check(rr.returncode == 0, "run e%d: %s" % (k, rr.stderr))
+            outs.append(od)
+        for i in range(8):
+            fa, fb = (os.path.join(o, "Result_%d" % i, "y.raw") for o in outs)
+            check(os.path.exists(fa) and filecmp.cmp(fa, fb, shallow=False), "round trip: outputs of sample %d differ" % i)
+        # the same JSON in schema 1.0.0 gives the same encodings too
+        legacy = json.load(open(P("e1.json")))
+        v1 = {"version": "1.0.0", "activation_encodings": [], "param_encodings": []}
+        for sec in ("activation_encodings", "param_encodings"):
+            for n, encs in legacy[sec].items():
+                v1[sec].append({"name": n, "dtype": "INT", "bw": encs[0]["bitwidth"],
+                                "enc_type": "PER_CHANNEL" if len(encs) > 1 else "PER_TENSOR",
+                                "is_sym": encs[0]["is_symmetric"] == "True",
+                                "scale": [e["scale"] for e in encs], "offset": [e["offset"] for e in encs]})
+        json.dump(v1, open(P("v1.json"), "w"))
+        r3 = run(base + [P("e3.dlc"), "--quantization-overrides", P("v1.json"), "--use-per-channel-quantization",
+                         "--export-encodings", P("e3.json"), "-q"])
+        check(r3.returncode == 0 and filecmp.cmp(P("e1.json"), P("e3.json"), shallow=False),
+              "schema 1.0.0 round trip: %s" % r3.stderr)
+
+    # ---- saved calibration gives the same encodings without the data ----
+    r1 = run(base + [P("s1.dlc"), "--calibration-data", cal, "--save-calibration", P("cal.bin"),
+                     "--export-encodings", P("s1.json"), "-q"])
+    r2 = run(base + [P("s2.dlc"), "--load-calibration", P("cal.bin"), "--export-encodings", P("s2.json"), "-q"])
+    check(r1.returncode == 0 and r2.returncode == 0, "calibration save/load: %s %s" % (r1.stderr, r2.stderr))
+    if r1.returncode == 0 and r2.returncode == 0:
+        check(filecmp.cmp(P("s1.json"), P("s2.json"), shallow=False), "saved calibration gives other encodings")
+
+    # ---- verify ----
+    r = run(base + [P("f.dlc"), "-q"])
+    check(r.returncode == 0, "float compile: " + r.stderr)
+    r = run([me, "verify", P("f.dlc"), P("a8w8.dlc"), "--input-list", cal, "--json", P("v.json")])
+    check(r.returncode == 0 and "output SQNR:" in r.stdout, "verify: %d %s" % (r.returncode, r.stderr))
+    check(os.path.exists(P("v.json")) and json.load(open(P("v.json")))["outputs"][0]["name"] == "y", "verify --json")
+
+    # ---- usage errors: exit 2 ----
+    q = base + [P("bad.dlc"), "--quantize", "--calibration-data", cal]
+    usage = [
+        q + ["--act-bitwidth", "12"], q + ["--weights-bitwidth", "2"], q + ["--bias-bitwidth", "16"],
+        q + ["--float-bitwidth", "8"], q + ["--param-quantizer", "foo"], q + ["--act-quantizer", "tf2"],
+        q + ["--act-quantizer-calibration", "median"],
+        q + ["--act-quantizer-calibration", "percentile", "--percentile-calibration-value", "50"],
+        q + ["--percentile-calibration-value", "99"], q + ["--float-fallback"], base + [P("bad.dlc"), "--quantize"],
+        base + [P("bad.dlc"), "--act-bitwidth", "16"], q + ["--calibration-data"][:-1] + ["--act-bitwidth"],
+        q + ["--load-calibration", P("cal.bin")], base + [P("bad.dlc"), "--save-calibration", P("x.bin")],
+        [me, "verify", P("f.dlc"), P("a8w8.dlc")],
+    ]
+    for cmd in usage:
+        r = run(cmd)
+        check(r.returncode == 2 and "error" in r.stderr, "usage %r: exit %d %s" % (cmd[3:], r.returncode, r.stderr))
+    check(not os.path.exists(P("bad.dlc")), "a failed compile left bad.dlc behind")
+
+    # ---- bad files: exit 1 naming the file and line / tensor ----
+    def write(name, text):
+        with open(P(name), "w") as f:
+            f.write(text)
+        return P(name)
+
+    empty = write("empty.txt", "\n\n")
+    short = P("short.raw")
+    np.zeros(10, np.float32).tofile(short)
+    wrong = write("wrong.txt", "x:=%s\nx:=%s\n" % (os.path.join(w, "cal0.raw"), short))
+    missing = write("missing.txt", "x:=%s\n" % P("nope.raw"))
+    badname = write("badname.txt", "z:=%s\n" % P("cal0.raw"))
+    malformed = write("malformed.json", '{\n  "activation_encodings": {\n    "y": [{"bitwidth": 8,,}]\n  }\n}\n')
+    unknown = write("unknown.json", json.dumps({"activation_encodings": {"no_such_tensor": [{"bitwidth": 8, "min": 0, "max": 1}]},
+                                                "param_encodings": {}}))
+    badbw = write("badbw.json", json.dumps({"activation_encodings": {"y": [{"bitwidth": 12, "min": 0, "max": 1}]},
+                                            "param_encodings": {}}))
+    badw = write("badw.json", json.dumps({"activation_encodings": {}, "param_encodings": {
+        "w1": [{"bitwidth": 8, "is_symmetric": "True", "scale": 0.1, "offset": -128}] * 3}}))
+    corrupt = P("corrupt.bin")
+    with open(P("cal.bin"), "rb") as f:
+        data = f.read()
+    with open(corrupt, "wb") as f:
+        f.write(data[: len(data) // 2])
+    cases = [
+        (base + [P("bad.dlc"), "--calibration-data", empty], ["empty.txt", "no inference lines"]),
+        (base + [P("bad.dlc"), "--calibration-data", wrong], ["wrong.txt", "line 2", "short.raw", "bytes"]),
+        (base + [P("bad.dlc"), "--calibration-data", missing], ["missing.txt", "line 1", "nope.raw"]),
+        (base + [P("bad.dlc"), "--calibration-data", badname], ["badname.txt", "line 1", "'z'"]),
+        (base + [P("bad.dlc"), "--calibration-data", P("none.txt")], ["none.txt"]),
+        (base + [P("bad.dlc"), "--quantization-overrides", malformed], ["malformed.json", "line 3"]),
+        (base + [P("bad.dlc"), "--quantization-overrides", unknown], ["unknown.json", "no_such_tensor"]),
+        (base + [P("bad.dlc"), "--quantization-overrides", badbw], ["badbw.json", "'y'", "bitwidth 12"]),
+        (base + [P("bad.dlc"), "--quantization-overrides", P("none.json")], ["none.json"]),
+        (base + [P("bad.dlc"), "--load-calibration", corrupt], ["corrupt.bin"]),
+        (base + [P("bad.dlc"), "--load-calibration", empty], ["empty.txt", "not a modelexport calibration file"]),
+        ([me, "verify", P("f.dlc"), P("a8w8.dlc"), "--input-list", wrong], ["wrong.txt", "line 2"]),
+    ]
+    for cmd, needles in cases:
+        r = run(cmd)
+        ok = r.returncode == 1 and all(n in r.stderr for n in needles)
+        check(ok, "bad file %r: exit %d, stderr %r lacks %r" % (cmd[-1], r.returncode, r.stderr.strip(), needles))
+    # per-channel weight override with the wrong channel count names the tensor
+    r = run(base + [P("bad.dlc"), "--quantization-overrides", badw])
+    check(r.returncode == 1 and "w1" in r.stderr, "bad weight override: %d %s" % (r.returncode, r.stderr))
+    check(not os.path.exists(P("bad.dlc")), "a failed compile left bad.dlc behind")
+
+    if failures:
+        print("%d failure(s)" % len(failures), file=sys.stderr)
+        return 1
+    print("quant_cli_test: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
