@@ -37,9 +37,14 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "$what" = test ] && [ -f package-lock.json ]; then
-  # ONNX Runtime (reference outputs). --ignore-scripts: its install script would
-  # try to download GPU binaries; the CPU binaries ship inside the package.
-  if [ ! -d node_modules/onnxruntime-node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  # ONNX Runtime and llama.cpp (reference outputs). --ignore-scripts: their
+  # install scripts would try to download GPU binaries or build; the CPU
+  # binaries ship inside the packages. `npm install` with the lockfile rather
+  # than `npm ci`: node-llama-cpp lists optional per-platform packages that the
+  # registry does not serve, which `npm ci` (npm 11) reports as a lockfile
+  # mismatch; `npm install` still installs the locked versions.
+  if [ ! -d node_modules/onnxruntime-node ] || [ ! -d node_modules/node-llama-cpp ] ||
+     [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm install --ignore-scripts --no-audit --no-fund --loglevel=error
   fi
 fi
