@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "ops/ops.h"
 
 #define OH_MAX_OUT 8
@@ -140,6 +141,21 @@ static inline int oh_close_f32(const float *got, const float *want, int64_t n, d
         }
     }
     return bad == 0;
+}
+
+/* oh_run that must succeed: a failure counts as a failed CHECK. */
+static inline me_status oh_run_ok(oh_ctx *c) {
+    me_status st = oh_run(c);
+    CHECK(st == ME_OK);
+    if (st != ME_OK) fprintf(stderr, "  run failed: %s\n", oh_msg(c));
+    return st;
+}
+
+static inline bool oh_shape_is(const me_tensor *t, int rank, const int64_t *dims) {
+    if (t->rank != rank) return false;
+    for (int i = 0; i < rank; i++)
+        if (t->dims[i] != dims[i]) return false;
+    return true;
 }
 
 #endif

@@ -10,20 +10,6 @@
 
 #define DIMS(...) ((int64_t[]){__VA_ARGS__})
 
-static me_status run(oh_ctx *c) {
-    me_status st = oh_run(c);
-    CHECK(st == ME_OK);
-    if (st != ME_OK) fprintf(stderr, "  run failed: %s\n", oh_msg(c));
-    return st;
-}
-
-static bool shape_is(const me_tensor *t, int rank, const int64_t *dims) {
-    if (t->rank != rank) return false;
-    for (int i = 0; i < rank; i++)
-        if (t->dims[i] != dims[i]) return false;
-    return true;
-}
-
 static void set_pair(oh_ctx *c, const char *name, int64_t a, int64_t b) {
     CHECK(me_node_set_tensor_int(&c->g, c->node, name, ME_DT_U32, 1, DIMS(2), DIMS(a, b)) == ME_OK);
 }
@@ -95,10 +81,10 @@ static void check_conv_case(const conv_case *k, bool depthwise) {
     set_pads(&c, k->pad[0], k->pad[1], k->pad[2], k->pad[3]);
     if (k->dil[0] != 1 || k->dil[1] != 1) set_pair(&c, "dilation", k->dil[0], k->dil[1]);
     if (!depthwise && k->group != 1) CHECK(me_node_set_scalar_u32(&c.g, c.node, "group", (uint32_t)k->group) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         int64_t oh = conv_len(k->h, k->pad[0], k->pad[1], k->fh, k->dil[0], k->stride[0]);
         int64_t ow = conv_len(k->w, k->pad[2], k->pad[3], k->fw, k->dil[1], k->stride[1]);
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(k->n, oh, ow, k->cout)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(k->n, oh, ow, k->cout)));
         float *want = malloc(k->n * oh * ow * k->cout * sizeof(float));
         conv_case kk = *k;
         if (depthwise) kk.group = k->cin;
@@ -122,8 +108,8 @@ static void test_conv_hand(void) {
     oh_node(&c, ME_OP_CONV2D, in, 3, &y, 1);
     set_pair(&c, "stride", 2, 2);
     set_pads(&c, 1, 1, 1, 1);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){13, 17, 25, 29}, 4, 0));
     }
     oh_free(&c);
@@ -139,8 +125,8 @@ static void test_conv_hand(void) {
     set_pair(&c, "stride", 1, 1);
     set_pads(&c, 0, 0, 0, 0);
     set_pair(&c, "dilation", 2, 2);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 3, 3, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 3, 3, 1)));
         float want[9];
         for (int r = 0; r < 3; r++)
             for (int q = 0; q < 3; q++) want[r * 3 + q] = (float)(20 * r + 4 * q + 24);
@@ -158,7 +144,7 @@ static void test_conv_hand(void) {
     set_pair(&c, "stride", 1, 1);
     set_pads(&c, 0, 0, 0, 0);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "group", 2) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){5, 110}, 2, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){5, 110}, 2, 0));
     oh_free(&c);
 }
 
@@ -174,8 +160,8 @@ static void test_conv_conformance(void) {
     oh_node(&c, ME_OP_CONV2D, in, 2, &y, 1);
     set_pair(&c, "stride", 2, 2);
     set_pads(&c, 1, 1, 0, 0);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 4, 2, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 4, 2, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){21, 33, 99, 117, 189, 207, 171, 183}, 8, 1e-6));
     }
     oh_free(&c);
@@ -208,8 +194,8 @@ static void test_depthwise_hand(void) {
     oh_node(&c, ME_OP_DEPTHWISE_CONV2D, in, 3, &y, 1);
     set_pair(&c, "stride", 1, 1);
     set_pads(&c, 0, 0, 0, 0);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 2)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 2)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){5.5f, 49.5f}, 2, 0));
     }
     oh_free(&c);
@@ -265,7 +251,7 @@ static void test_conv_errors(void) {
     oh_node(&c, ME_OP_CONV2D, in5, 2, &y, 1);
     set_pair(&c, "stride", 1, 1);
     set_pads(&c, 1, 1, 1, 1);
-    if (run(&c) == ME_OK) CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(0, 3, 3, 2)));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(0, 3, 3, 2)));
     oh_free(&c);
 }
 
@@ -279,7 +265,7 @@ static void test_conv_fused_relu(void) {
     set_pair(&c, "stride", 1, 1);
     set_pads(&c, 0, 0, 0, 0);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "activation", 1) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 0}, 2, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 0}, 2, 0));
     oh_free(&c);
 }
 
@@ -333,8 +319,8 @@ static void check_tconv_case(const tconv_case *k) {
     set_pair(&c, "dilation", k->dil[0], k->dil[1]);
     set_pair(&c, "output_padding", k->out_pad[0], k->out_pad[1]);
     if (k->group != 1) CHECK(me_node_set_scalar_u32(&c.g, c.node, "group", (uint32_t)k->group) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(k->n, oh, ow, k->cout)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(k->n, oh, ow, k->cout)));
         CHECK(oh_close_f32(oh_data(&c, 0), wantf, ny, 1e-5));
     }
     oh_free(&c);
@@ -350,8 +336,8 @@ static void test_tconv(void) {
     oh_node(&c, ME_OP_TRANSPOSE_CONV2D, in, 2, &y, 1);
     set_pair(&c, "stride", 2, 2);
     set_pads(&c, 0, 0, 0, 0);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 4, 4, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 4, 4, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16, 0));
     }
     oh_free(&c);
@@ -377,8 +363,8 @@ static void test_pool_hand(void) {
     float x9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     oh_ctx c; oh_init(&c);
     pool_node(&c, ME_OP_POOL_MAX2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 3, 3, 1), x9), 2, 2, 1, 1, 0, 0, 0, 0);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){5, 6, 8, 9}, 4, 0));
     }
     oh_free(&c);
@@ -387,8 +373,8 @@ static void test_pool_hand(void) {
     oh_init(&c);
     float x2[16] = {1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60, 7, 70, 8, 80}; /* [1,2,4,2] */
     pool_node(&c, ME_OP_POOL_AVG2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 2, 4, 2), x2), 2, 2, 2, 2, 0, 0, 0, 0);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 2, 2)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 2, 2)));
         /* window (cols 0,1): (1+2+5+6)/4 = 3.5 and 35; (cols 2,3): (3+4+7+8)/4 = 5.5 and 55 */
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){3.5f, 35, 5.5f, 55}, 4, 1e-7));
     }
@@ -400,8 +386,8 @@ static void test_pool_hand(void) {
     oh_init(&c);
     pool_node(&c, ME_OP_POOL_AVG2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 4, 4, 1), x16), 3, 3, 2, 2, 0, 0, 0, 0);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "rounding_mode", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){6, 7.5f, 12, 13.5f}, 4, 1e-6));
     }
     oh_free(&c);
@@ -410,7 +396,7 @@ static void test_pool_hand(void) {
     oh_init(&c);
     pool_node(&c, ME_OP_POOL_MAX2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 4, 4, 1), x16), 3, 3, 2, 2, 0, 0, 0, 0);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "rounding_mode", 1) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){11, 12, 15, 16}, 4, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){11, 12, 15, 16}, 4, 0));
     oh_free(&c);
 
     /* ceil mode drops a window that would start in the trailing pad: 2x2 input,
@@ -420,8 +406,8 @@ static void test_pool_hand(void) {
     pool_node(&c, ME_OP_POOL_MAX2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 2, 2, 1), (float[]){1, 2, 3, 4}), 1, 1, 2, 2, 0,
               0, 0, 0);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "rounding_mode", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 1)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1}, 1, 0));
     }
     oh_free(&c);
@@ -435,8 +421,8 @@ static void test_pool_hand(void) {
                   1, 1, 1, 1);
         CHECK(me_node_set_scalar_u32(&c.g, c.node, "rounding_mode", 1) == ME_OK);
         CHECK(me_node_set_scalar_bool(&c.g, c.node, "count_pad_for_edges", count_pad) == ME_OK);
-        if (run(&c) == ME_OK) {
-            CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 1)));
+        if (oh_run_ok(&c) == ME_OK) {
+            CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 1, 1, 1)));
             CHECK_NEAR(((const float *)oh_data(&c, 0))[0], count_pad ? 10.0 / 9.0 : 10.0 / 4.0, 1e-6);
         }
         oh_free(&c);
@@ -448,9 +434,9 @@ static void test_pool_hand(void) {
     oh_init(&c);
     pool_node(&c, ME_OP_POOL_AVG2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 3, 3, 1), ones), 2, 2, 2, 2, 1, 1, 1, 1);
     CHECK(me_node_set_scalar_bool(&c.g, c.node, "count_pad_for_edges", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         /* windows start at -1 and 1: real taps per axis 1 and 2, all taps inside the padded extent */
-        CHECK(shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 2, 2, 1)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){0.25f, 0.5f, 0.5f, 1.0f}, 4, 1e-7));
     }
     oh_free(&c);
@@ -459,7 +445,7 @@ static void test_pool_hand(void) {
     oh_init(&c);
     pool_node(&c, ME_OP_POOL_MAX2D, oh_in(&c, ME_DT_F32, 4, DIMS(1, 4, 4, 1), x16), 2, 2, 1, 1, 0, 0, 0, 0);
     set_pair(&c, "dilation", 2, 2);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){11, 12, 15, 16}, 4, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){11, 12, 15, 16}, 4, 0));
     oh_free(&c);
 
     /* window larger than the padded input */
@@ -481,7 +467,7 @@ static void check_pool_case(bool avg, int64_t h, int64_t w, int64_t ch, int64_t 
     set_pair(&c, "dilation", d0, d1);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "rounding_mode", (uint32_t)ceil_mode) == ME_OK);
     if (avg) CHECK(me_node_set_scalar_bool(&c.g, c.node, "count_pad_for_edges", count_pad) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const me_tensor *t = oh_tensor(&c, 0);
         int64_t oh = t->dims[1], ow = t->dims[2];
         /* expected sizes: floor/ceil of (p0+in+p1-k')/s + 1, ceil mode drops a window starting past in+p0 */

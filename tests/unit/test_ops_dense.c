@@ -7,20 +7,6 @@
 
 #define DIMS(...) ((int64_t[]){__VA_ARGS__})
 
-static me_status run(oh_ctx *c) {
-    me_status st = oh_run(c);
-    CHECK(st == ME_OK);
-    if (st != ME_OK) fprintf(stderr, "  run failed: %s\n", oh_msg(c));
-    return st;
-}
-
-static bool shape_is(const me_tensor *t, int rank, const int64_t *dims) {
-    if (t->rank != rank) return false;
-    for (int i = 0; i < rank; i++)
-        if (t->dims[i] != dims[i]) return false;
-    return true;
-}
-
 static void fill(float *p, int64_t n, uint32_t seed) {
     uint32_t s = seed * 2654435761u + 1;
     for (int64_t i = 0; i < n; i++) {
@@ -41,8 +27,8 @@ static void test_fc_hand(void) {
                  oh_in(&c, ME_DT_F32, 1, DIMS(2), (float[]){10, 20})};
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_FULLY_CONNECTED, in, 3, &y, 1);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){8, 24, 8, 33}, 4, 0));
     }
     oh_free(&c);
@@ -57,9 +43,9 @@ static void test_fc_hand(void) {
         y = oh_out(&c, ME_DT_UNDEFINED);
         oh_node(&c, ME_OP_FULLY_CONNECTED, in2, 2, &y, 1);
         CHECK(me_node_set_scalar_bool(&c.g, c.node, "keep_dims", keep) == ME_OK);
-        if (run(&c) == ME_OK) {
-            if (keep) CHECK(shape_is(oh_tensor(&c, 0), 3, DIMS(2, 3, 1)));
-            else CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(6, 1)));
+        if (oh_run_ok(&c) == ME_OK) {
+            if (keep) CHECK(oh_shape_is(oh_tensor(&c, 0), 3, DIMS(2, 3, 1)));
+            else CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(6, 1)));
             /* pair sums: 0+1, 2+3, ... */
             CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 5, 9, 13, 17, 21}, 6, 0));
         }
@@ -87,7 +73,7 @@ static void check_fc(int64_t b, int64_t n, int64_t m, bool bias) {
                  bias ? oh_in(&c, ME_DT_F32, 1, DIMS(m), bv) : -1};
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_FULLY_CONNECTED, in, 3, &y, 1);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         float *want = malloc(b * m * sizeof(float) + 1);
         for (int64_t i = 0; i < b; i++)
             for (int64_t j = 0; j < m; j++) {
@@ -138,8 +124,8 @@ static void check_matmul(const mm_case *k) {
     oh_node(&c, ME_OP_MATMUL, in, 3, &y, 1);
     if (k->t0) CHECK(me_node_set_scalar_bool(&c.g, c.node, "transpose_in0", true) == ME_OK);
     if (k->t1) CHECK(me_node_set_scalar_bool(&c.g, c.node, "transpose_in1", true) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), ob + 2, od));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), ob + 2, od));
         float *want = malloc(batch * M * N * sizeof(float) + 4);
         for (int64_t bi = 0; bi < batch; bi++) {
             /* index of this batch in each operand (size-1 dims repeat) */
@@ -180,7 +166,7 @@ static void test_matmul_hand(void) {
         int y = oh_out(&c, ME_DT_UNDEFINED);
         oh_node(&c, ME_OP_MATMUL, in, 2, &y, 1);
         CHECK(me_node_set_scalar_bool(&c.g, c.node, "transpose_in1", t1) == ME_OK);
-        if (run(&c) == ME_OK)
+        if (oh_run_ok(&c) == ME_OK)
             CHECK(oh_close_f32(oh_data(&c, 0), t1 ? (float[]){17, 23, 39, 53} : (float[]){19, 22, 43, 50}, 4, 0));
         oh_free(&c);
     }
@@ -224,14 +210,14 @@ static void test_dense_empty(void) {
                  oh_in(&c, ME_DT_F32, 1, DIMS(3), (float[]){1, 2, 3})};
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_MATMUL, in, 3, &y, 1);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 2, 3, 1, 2, 3}, 6, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 2, 3, 1, 2, 3}, 6, 0));
     oh_free(&c);
     /* empty batch */
     oh_init(&c);
     int in2[2] = {oh_in(&c, ME_DT_F32, 2, DIMS(0, 4), NULL), oh_in(&c, ME_DT_F32, 2, DIMS(3, 4), (float[12]){0})};
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_FULLY_CONNECTED, in2, 2, &y, 1);
-    if (run(&c) == ME_OK) CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(0, 3)));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(0, 3)));
     oh_free(&c);
 }
 
@@ -244,7 +230,7 @@ static void test_fc_fused_relu_min_max(void) {
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "activation", 2) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "activation_min", 0) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "activation_max", 6) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){0, 0.5f, 6}, 3, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){0, 0.5f, 6}, 3, 0));
     oh_free(&c);
 }
 

@@ -9,13 +9,6 @@
 
 #define DIMS(...) ((int64_t[]){__VA_ARGS__})
 
-static me_status run(oh_ctx *c) {
-    me_status st = oh_run(c);
-    CHECK(st == ME_OK);
-    if (st != ME_OK) fprintf(stderr, "  run failed: %s\n", oh_msg(c));
-    return st;
-}
-
 static void fill(float *p, int64_t n, uint32_t seed, float offset) {
     uint32_t s = seed * 2654435761u + 1;
     for (int64_t i = 0; i < n; i++) {
@@ -35,7 +28,7 @@ static void test_batchnorm(void) {
                  oh_in(&c, ME_DT_F32, 1, DIMS(3), (float[]){0, 1, 2})};
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_BATCHNORM, in, 3, &y, 1);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         float want[12];
         for (int i = 0; i < 12; i++) {
             int ch = i % 3;
@@ -119,7 +112,7 @@ static void check_norm3(int op, const int64_t *axes, int n_axes, const int64_t *
     oh_node(&c, op, in, 3, &y, 1);
     CHECK(me_node_set_tensor_int(&c.g, c.node, "axes", ME_DT_U32, 1, DIMS(n_axes), axes) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "epsilon", (float)eps) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 30, 2e-5));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 30, 2e-5));
     oh_free(&c);
 }
 
@@ -143,7 +136,7 @@ static void test_layer_rms_norm(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_LAYER_NORM, in, 3, &y, 1);
     CHECK(me_node_set_tensor_int(&c.g, c.node, "axes", ME_DT_U32, 1, DIMS(1), DIMS(1)) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 2, 3, 4}, 4, 0));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){1, 2, 3, 4}, 4, 0));
     oh_free(&c);
 
     /* RmsNorm by hand: x = [3, 4], mean(x^2) = 12.5, eps 0 -> x / sqrt(12.5) */
@@ -153,7 +146,7 @@ static void test_layer_rms_norm(void) {
     oh_node(&c, ME_OP_RMS_NORM, in2, 1, &y, 1);
     CHECK(me_node_set_tensor_int(&c.g, c.node, "axes", ME_DT_U32, 1, DIMS(1), DIMS(1)) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "epsilon", 0) == ME_OK);
-    if (run(&c) == ME_OK)
+    if (oh_run_ok(&c) == ME_OK)
         CHECK(oh_close_f32(oh_data(&c, 0), (float[]){(float)(3 / sqrt(12.5)), (float)(4 / sqrt(12.5))}, 2, 1e-7));
     oh_free(&c);
 
@@ -217,7 +210,7 @@ static void test_instance_group_norm(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_INSTANCE_NORM, in, 3, &y, 1);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "epsilon", 1e-5f) == ME_OK);
-    if (run(&c) == ME_OK)
+    if (oh_run_ok(&c) == ME_OK)
         CHECK(oh_close_f32(oh_data(&c, 0),
                            (float[]){-1.2247356f, -0.8371035f, 0.0f, 1.0f, 1.2247356f, 2.8371034f}, 6, 1e-6));
     oh_free(&c);
@@ -240,7 +233,7 @@ static void test_instance_group_norm(void) {
         oh_node(&c, instance ? ME_OP_INSTANCE_NORM : ME_OP_GROUP_NORM, ins, 3, &y, 1);
         CHECK(me_node_set_scalar_f32(&c.g, c.node, "epsilon", 1e-4f) == ME_OK);
         if (!instance) CHECK(me_node_set_scalar_u32(&c.g, c.node, "group", (uint32_t)groups) == ME_OK);
-        if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 144, 2e-5));
+        if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 144, 2e-5));
         oh_free(&c);
     }
 
@@ -291,7 +284,7 @@ static void test_lrn(void) {
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "beta", (float)beta) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "bias", (float)bias) == ME_OK);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "radius", 2) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 14, 1e-6));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), want, 14, 1e-6));
     oh_free(&c);
 
     /* radius 0, alpha 1, beta 1, bias 0: y = x / x^2 = 1/x */
@@ -302,7 +295,7 @@ static void test_lrn(void) {
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "beta", 1) == ME_OK);
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "bias", 0) == ME_OK);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "radius", 0) == ME_OK);
-    if (run(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){0.5f, -0.25f, 2}, 3, 1e-7));
+    if (oh_run_ok(&c) == ME_OK) CHECK(oh_close_f32(oh_data(&c, 0), (float[]){0.5f, -0.25f, 2}, 3, 1e-7));
     oh_free(&c);
 
     /* WITHIN_CHANNEL is refused */

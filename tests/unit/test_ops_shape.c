@@ -11,19 +11,6 @@
 #define IDS(...) ((int[]){__VA_ARGS__})
 
 /* oh_run that must succeed (a failure counts as a failed check). */
-static me_status run(oh_ctx *c) {
-    me_status st = oh_run(c);
-    CHECK(st == ME_OK);
-    if (st != ME_OK) fprintf(stderr, "  run failed: %s\n", oh_msg(c));
-    return st;
-}
-
-static bool shape_is(const me_tensor *t, int rank, const int64_t *dims) {
-    if (t->rank != rank) return false;
-    for (int i = 0; i < rank; i++)
-        if (t->dims[i] != dims[i]) return false;
-    return true;
-}
 
 static void set_u32s(oh_ctx *c, const char *name, int rank, const int64_t *dims, const int64_t *vals) {
     CHECK(me_node_set_tensor_int(&c->g, c->node, name, ME_DT_U32, rank, dims, vals) == ME_OK);
@@ -38,9 +25,9 @@ static void test_reshape(void) {
     c.g.tensors[y].rank = 3;
     c.g.tensors[y].dims[0] = 3; c.g.tensors[y].dims[1] = 1; c.g.tensors[y].dims[2] = 2;
     oh_node(&c, ME_OP_RESHAPE, &a, 1, &y, 1);
-    run(&c);
+    oh_run_ok(&c);
     CHECK(oh_tensor(&c, 0)->dtype == ME_DT_F32);
-    CHECK(shape_is(oh_tensor(&c, 0), 3, DIMS(3, 1, 2)));
+    CHECK(oh_shape_is(oh_tensor(&c, 0), 3, DIMS(3, 1, 2)));
     CHECK(memcmp(oh_data(&c, 0), x, sizeof x) == 0);
     oh_free(&c);
 
@@ -65,8 +52,8 @@ static void test_transpose(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TRANSPOSE, &a, 1, &y, 1);
     set_u32s(&c, "perm", 1, DIMS(3), DIMS(2, 0, 1));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 3, DIMS(4, 2, 3)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 3, DIMS(4, 2, 3)));
         const int32_t *o = oh_data(&c, 0);
         int bad = 0;
         for (int k = 0; k < 4; k++)
@@ -83,7 +70,7 @@ static void test_transpose(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TRANSPOSE, &a, 1, &y, 1);
     set_u32s(&c, "perm", 1, DIMS(3), DIMS(1, 0, 2));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const uint8_t want[12] = {0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11};
         CHECK(memcmp(oh_data(&c, 0), want, 12) == 0);
     }
@@ -95,7 +82,7 @@ static void test_transpose(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TRANSPOSE, &a, 1, &y, 1);
     set_u32s(&c, "perm", 1, DIMS(2), DIMS(1, 0));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const int64_t want[6] = {1, 4, 2, 5, 3, 6};
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
@@ -107,8 +94,8 @@ static void test_transpose(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TRANSPOSE, &a, 1, &y, 1);
     set_u32s(&c, "perm", 1, DIMS(2), DIMS(1, 0));
-    run(&c);
-    CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(3, 0)));
+    oh_run_ok(&c);
+    CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(3, 0)));
     oh_free(&c);
 
     /* perm is not a permutation */
@@ -131,8 +118,8 @@ static void test_concat(void) {
     int e = oh_in(&c, ME_DT_F32, 2, DIMS(2, 2), (float[]){3, 4, 5, 6});
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_CONCAT, IDS(a, b, e), 3, &y, 1);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
         const float want[6] = {1, 3, 4, 2, 5, 6};
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
@@ -145,9 +132,9 @@ static void test_concat(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_CONCAT, IDS(a, b), 2, &y, 1);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "axis", 0) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const int64_t want[6] = {7, 8, 1, 2, 3, 4};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(3, 2)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(3, 2)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -173,9 +160,9 @@ static void test_split(void) {
     oh_node(&c, ME_OP_SPLIT, &a, 1, ys, 3);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "axis", 0) == ME_OK);
     set_u32s(&c, "split_index", 1, DIMS(2), DIMS(4, 8));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         for (int o = 0; o < 3; o++) {
-            CHECK(shape_is(oh_tensor(&c, o), 1, DIMS(4)));
+            CHECK(oh_shape_is(oh_tensor(&c, o), 1, DIMS(4)));
             const int32_t *p = oh_data(&c, o);
             for (int i = 0; i < 4; i++) CHECK(p[i] == (o * 4 + i) * 10);
         }
@@ -190,10 +177,10 @@ static void test_split(void) {
     oh_node(&c, ME_OP_SPLIT, &a, 1, zs, 3);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "axis", 1) == ME_OK);
     set_u32s(&c, "split_index", 1, DIMS(2), DIMS(2, 2));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
-        CHECK(shape_is(oh_tensor(&c, 1), 2, DIMS(2, 0)));
-        CHECK(shape_is(oh_tensor(&c, 2), 2, DIMS(2, 3)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
+        CHECK(oh_shape_is(oh_tensor(&c, 1), 2, DIMS(2, 0)));
+        CHECK(oh_shape_is(oh_tensor(&c, 2), 2, DIMS(2, 3)));
         const float w0[4] = {0, 1, 5, 6}, w2[6] = {2, 3, 4, 7, 8, 9};
         CHECK(memcmp(oh_data(&c, 0), w0, sizeof w0) == 0);
         CHECK(memcmp(oh_data(&c, 2), w2, sizeof w2) == 0);
@@ -227,8 +214,8 @@ static void test_strided_slice(void) {
     /* negative stride through index 0: begin 8, end -1 ("past the beginning"), stride -3 -> 8, 5, 2 */
     oh_ctx c; oh_init(&c);
     slice_node(&c, ME_DT_I32, 1, DIMS(10), x10, DIMS(8, -1, -3));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(3)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(3)));
         const int32_t *o = oh_data(&c, 0);
         CHECK(o[0] == 8 && o[1] == 5 && o[2] == 2);
     }
@@ -237,8 +224,8 @@ static void test_strided_slice(void) {
     /* -1 is "past the beginning" only with a negative stride: stride -1 from 9 reaches 0 */
     oh_init(&c);
     slice_node(&c, ME_DT_I32, 1, DIMS(10), x10, DIMS(9, -1, -1));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(10)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(10)));
         const int32_t *o = oh_data(&c, 0);
         CHECK(o[0] == 9 && o[9] == 0);
     }
@@ -249,9 +236,9 @@ static void test_strided_slice(void) {
     slice_node(&c, ME_DT_I32, 1, DIMS(10), x10, DIMS(0, 0, -2));
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "begin_mask", 1) == ME_OK);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "end_mask", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const int32_t want[5] = {9, 7, 5, 3, 1};
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(5)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(5)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -260,9 +247,9 @@ static void test_strided_slice(void) {
     float x34[12] = {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23};
     oh_init(&c);
     slice_node(&c, ME_DT_F32, 2, DIMS(3, 4), x34, DIMS(0, 100, 2, 1, 3, 1));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[4] = {1, 2, 21, 22};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 2)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -271,8 +258,8 @@ static void test_strided_slice(void) {
     oh_init(&c);
     slice_node(&c, ME_DT_F32, 2, DIMS(3, 4), x34, DIMS(1, 2, 1, 0, 4, 2));
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "shrink_axes", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(2)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(2)));
         const float *o = oh_data(&c, 0);
         CHECK(o[0] == 10 && o[1] == 12);
     }
@@ -282,10 +269,10 @@ static void test_strided_slice(void) {
     uint8_t xb[12] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1};
     oh_init(&c);
     slice_node(&c, ME_DT_BOOL, 2, DIMS(3, 4), xb, DIMS(2, -1, -1, 3, 0, -1));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         /* rows 2,1,0 x cols 3,2,1 */
         const uint8_t want[9] = {1, 1, 0, 0, 0, 1, 0, 0, 0};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(3, 3)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(3, 3)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -293,8 +280,8 @@ static void test_strided_slice(void) {
     /* empty result: begin >= end with a positive stride */
     oh_init(&c);
     slice_node(&c, ME_DT_I32, 1, DIMS(10), x10, DIMS(5, 5, 1));
-    run(&c);
-    CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(0)));
+    oh_run_ok(&c);
+    CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(0)));
     oh_free(&c);
 
     /* stride 0 and new_axes_mask are refused */
@@ -331,8 +318,8 @@ static void test_pad_1d(int scheme, const int32_t *want) {
     /* [1,2,3] padded (7, 6); expected values from numpy.pad */
     oh_ctx c; oh_init(&c);
     pad_node(&c, ME_DT_I32, 1, DIMS(3), (int32_t[]){1, 2, 3}, scheme, DIMS(7, 6));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(16)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(16)));
         const int32_t *o = oh_data(&c, 0);
         int bad = 0;
         for (int i = 0; i < 16; i++) bad += o[i] != want[i];
@@ -346,8 +333,8 @@ static void test_pad_1d(int scheme, const int32_t *want) {
 static void test_pad_conformance(const char *name, int scheme, const int32_t *in, const int32_t *want) {
     oh_ctx c; oh_init(&c);
     pad_node(&c, ME_DT_I32, 2, DIMS(4, 5), in, scheme, DIMS(1, 1, 1, 1));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(6, 7)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(6, 7)));
         int bad = memcmp(oh_data(&c, 0), want, 42 * sizeof(int32_t)) != 0;
         if (bad) fprintf(stderr, "  %s differs\n", name);
         CHECK(!bad);
@@ -381,9 +368,9 @@ static void test_pad(void) {
     oh_ctx c; oh_init(&c);
     pad_node(&c, ME_DT_F32, 2, DIMS(2, 2), (float[]){1, 2, 3, 4}, 0, DIMS(1, 0, 0, 2));
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "pad_constant_value", 9.5f) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[12] = {9.5f, 9.5f, 9.5f, 9.5f, 1, 2, 9.5f, 9.5f, 3, 4, 9.5f, 9.5f};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(3, 4)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(3, 4)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -392,8 +379,8 @@ static void test_pad(void) {
     oh_init(&c);
     pad_node(&c, ME_DT_I64, 2, DIMS(0, 2), NULL, 0, DIMS(1, 1, 0, 1));
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "pad_constant_value", -3.0f) == ME_OK);
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
         const int64_t *o = oh_data(&c, 0);
         int bad = 0;
         for (int i = 0; i < 6; i++) bad += o[i] != -3;
@@ -405,7 +392,7 @@ static void test_pad(void) {
     oh_init(&c);
     pad_node(&c, ME_DT_U8, 1, DIMS(2), (uint8_t[]){5, 6}, 0, DIMS(1, 1));
     CHECK(me_node_set_scalar_f32(&c.g, c.node, "pad_constant_value", 300.0f) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const uint8_t want[4] = {255, 5, 6, 255};
         CHECK(memcmp(oh_data(&c, 0), want, 4) == 0);
     }
@@ -414,9 +401,9 @@ static void test_pad(void) {
     /* reflect on a [2,3] f32 in 2-D: rows and columns both reflected (numpy.pad) */
     oh_init(&c);
     pad_node(&c, ME_DT_F32, 2, DIMS(2, 3), (float[]){1, 2, 3, 4, 5, 6}, 2, DIMS(1, 0, 2, 1));
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[18] = {6, 5, 4, 5, 6, 5,  3, 2, 1, 2, 3, 2,  6, 5, 4, 5, 6, 5};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(3, 6)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(3, 6)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -436,8 +423,8 @@ static void test_tile(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TILE, &a, 1, &y, 1);
     set_u32s(&c, "multiples", 1, DIMS(2), DIMS(3, 2));
-    if (run(&c) == ME_OK) {
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(6, 6)));
+    if (oh_run_ok(&c) == ME_OK) {
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(6, 6)));
         const int16_t *o = oh_data(&c, 0);
         int bad = 0;
         for (int i = 0; i < 6; i++)
@@ -452,8 +439,8 @@ static void test_tile(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_TILE, &a, 1, &y, 1);
     set_u32s(&c, "multiples", 1, DIMS(1), DIMS(0));
-    run(&c);
-    CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(0)));
+    oh_run_ok(&c);
+    CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(0)));
     oh_free(&c);
 }
 
@@ -467,7 +454,7 @@ static me_status run_ds(int op, int mode, int64_t bh, int64_t bw, const int64_t 
     oh_node(&c, op, &a, 1, &y, 1);
     set_u32s(&c, "block_size", 1, DIMS(2), DIMS(bh, bw));
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "mode", (uint32_t)mode) == ME_OK);
-    me_status st = run(&c);
+    me_status st = oh_run_ok(&c);
     if (st == ME_OK) {
         const me_tensor *t = oh_tensor(&c, 0);
         for (int i = 0; i < 4; i++) out_dims[i] = t->dims[i];
@@ -557,9 +544,9 @@ static void test_gather(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_i32(&c.g, c.node, "axis", 0) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[8] = {1, 2, 5, 6, 3, 4, 1, 2};
-        CHECK(shape_is(oh_tensor(&c, 0), 3, DIMS(2, 2, 2)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 3, DIMS(2, 2, 2)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -571,9 +558,9 @@ static void test_gather(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_i32(&c.g, c.node, "axis", -1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[3] = {2, 4, 6};
-        CHECK(shape_is(oh_tensor(&c, 0), 1, DIMS(3)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 1, DIMS(3)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -586,7 +573,7 @@ static void test_gather(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_i32(&c.g, c.node, "axis", 0) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float *o = oh_data(&c, 0);
         CHECK(o[0] == 0 && o[1] == 1 && o[2] == 0);
     }
@@ -599,7 +586,7 @@ static void test_gather(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_i32(&c.g, c.node, "axis", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const int64_t want[4] = {12, 10, 22, 20};
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
@@ -626,7 +613,7 @@ static void test_gather_elements(void) {
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER_ELEMENTS, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "axis", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[4] = {1, 1, 4, 3};
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
@@ -638,9 +625,9 @@ static void test_gather_elements(void) {
     i = oh_in(&c, ME_DT_I64, 2, DIMS(2, 3), (int64_t[]){-1, -2, 0, -2, 0, 0});
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER_ELEMENTS, IDS(a, i), 2, &y, 1);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[6] = {7, 5, 3, 4, 2, 3};
-        CHECK(shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
+        CHECK(oh_shape_is(oh_tensor(&c, 0), 2, DIMS(2, 3)));
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }
     oh_free(&c);
@@ -652,7 +639,7 @@ static void test_gather_elements(void) {
     y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, ME_OP_GATHER_ELEMENTS, IDS(a, i), 2, &y, 1);
     CHECK(me_node_set_scalar_u32(&c.g, c.node, "axis", 1) == ME_OK);
-    if (run(&c) == ME_OK) {
+    if (oh_run_ok(&c) == ME_OK) {
         const float want[6] = {3, 1, 5, 5, 7, 9};
         CHECK(memcmp(oh_data(&c, 0), want, sizeof want) == 0);
     }

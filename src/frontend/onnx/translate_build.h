@@ -40,4 +40,21 @@ int mo_build_affine(mo_ctx *c, const onnx_node *n, int x, float a, float b, cons
 /* Arena copy helpers (graph arena). */
 void *mo_build_alloc(mo_ctx *c, size_t n, size_t elem);
 
+/* Early returns for translators (which name their context `c` and node `n`):
+ * a failed build step, or a failed status. */
+#define TRY_T(t) \
+    do { \
+        if ((t) < 0) return mo_build_failed(c, n); \
+    } while (0)
+#define TRY_ST(e) \
+    do { \
+        me_status st_ = (e); \
+        if (st_ != ME_OK) return st_; \
+    } while (0)
+
+/* True when ONNX output i of n exists and is consumed by name. */
+static inline bool output_used(const onnx_node *n, int i) {
+    return i < n->n_out && n->outputs[i] != NULL && n->outputs[i][0] != '\0';
+}
+
 #endif

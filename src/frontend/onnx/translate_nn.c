@@ -11,19 +11,6 @@
 #include "../../core/util.h"
 #include "translate_build.h"
 
-#define TRY_T(t) \
-    do { \
-        if ((t) < 0) return mo_build_failed(c, n); \
-    } while (0)
-#define TRY_ST(e) \
-    do { \
-        me_status st_ = (e); \
-        if (st_ != ME_OK) return st_; \
-    } while (0)
-
-static bool output_used(const onnx_node *n, int i) {
-    return i < n->n_out && n->outputs[i] != NULL && n->outputs[i][0] != '\0';
-}
 
 /* ONNX axis (may be negative) -> [0, rank), or -1 if out of range. */
 static int norm_axis(int64_t axis, int rank) {

@@ -9,19 +9,6 @@
 #include "../../core/util.h"
 #include "translate_build.h"
 
-#define TRY_T(t) \
-    do { \
-        if ((t) < 0) return mo_build_failed(c, n); \
-    } while (0)
-#define TRY_ST(e) \
-    do { \
-        me_status st_ = (e); \
-        if (st_ != ME_OK) return st_; \
-    } while (0)
-
-static bool output_used(const onnx_node *n, int i) {
-    return i < n->n_out && n->outputs[i] != NULL && n->outputs[i][0] != '\0';
-}
 
 static const int PERM_0213[4] = {0, 2, 1, 3};
 static const int PERM_102[3] = {1, 0, 2};
