@@ -342,7 +342,9 @@ static char *render_text(const subject *s, const me_graph *g, const facts *f, co
     sb_printf(&b, "ops (QNN type: count, %d kind%s):\n", f->n_op_kinds, plural(f->n_op_kinds));
     for (int i = 0; i < f->n_op_kinds; i++) {
         int op = f->op_order[i];
-        sb_printf(&b, "  %-28s %6d\n", me_op_names[op], f->op_count[op]);
+        bool ours = strcmp(me_opdefs[op]->package, "qti.aisw") != 0;
+        sb_printf(&b, "  %-28s %6d%s\n", me_op_names[op], f->op_count[op],
+                  ours ? "  (our package 'modelexport': not loadable by QNN)" : "");
     }
     sb_printf(&b, "hierarchy (scope: IR nodes under it):\n");
     /* iterative pre-order walk: scope strings come from files, so no recursion */
@@ -457,6 +459,7 @@ static char *render_json(const subject *s, const me_graph *g, const facts *f, co
         cJSON *jn = cJSON_CreateObject();
         cJSON_AddStringToObject(jn, "name", n->name);
         cJSON_AddStringToObject(jn, "op", me_op_names[n->op]);
+        cJSON_AddStringToObject(jn, "package", me_opdefs[n->op]->package);
         cJSON_AddStringToObject(jn, "scope", n->scope ? n->scope : "");
         cJSON *src = cJSON_AddArrayToObject(jn, "sources");
         for (int k = 0; src && k < n->n_sources; k++) cJSON_AddItemToArray(src, cJSON_CreateString(n->sources[k]));
