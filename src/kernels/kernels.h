@@ -15,6 +15,7 @@
 #ifndef ME_KERNELS_H
 #define ME_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpu.h"
@@ -61,6 +62,24 @@ typedef struct me_eltwise_f32_kernel {
     me_binary_f32_row_fn add, mul;
 } me_eltwise_f32_kernel;
 
+/* ---- blockq_dot: GGML Q4_0 / Q8_0 weight rows against Q8_0 activation rows ----
+ * out[r] = dot(weight row of nb blocks, activation row r) for r < nr (1..
+ * ME_BLOCKQ_DOT_MAX_ROWS), activation rows act_stride bytes apart, quantised as
+ * src/ops/fc_blockq.c does (Q8_0 quants in -127..127, never -128). The integer
+ * sum of each block is exact in every variant; only the float accumulation of
+ * d_w*d_a*isum differs from the generic reference (ggml's vec_dot order, which
+ * me_fc_vec_dot uses). A row's result does not depend on nr. act_d: the
+ * activation block scales as floats (row r at act_d + r * nb, exactly the fp16
+ * values), or NULL to read the fp16 scales from act. */
+enum { ME_BLOCKQ_DOT_MAX_ROWS = 4 };
+typedef void (*me_blockq_dot_fn)(int64_t nb, const void *wrow, const void *act, size_t act_stride,
+                                 const float *act_d, int nr, float *out);
+typedef struct me_blockq_dot_kernel {
+    const char *id;
+    unsigned isa;
+    me_blockq_dot_fn q4_0, q8_0;
+} me_blockq_dot_kernel;
+
 /* Every family gets: the list, its length, the chosen variant (first one
  * the CPU supports under ME_ISA; chosen once), and lookup by id (NULL when
  * absent from this build). */
@@ -72,6 +91,7 @@ typedef struct me_eltwise_f32_kernel {
 ME_KERNEL_FAMILY_DECL(gemm_f32)
 ME_KERNEL_FAMILY_DECL(dwconv_f32)
 ME_KERNEL_FAMILY_DECL(eltwise_f32)
+ME_KERNEL_FAMILY_DECL(blockq_dot)
 #undef ME_KERNEL_FAMILY_DECL
 
 /* Variant functions named in the lists. */
@@ -86,6 +106,10 @@ ME_KERNEL_FAMILY_DECL(eltwise_f32)
 #define X(id, isa, add, mul) void add(const float *, int64_t, const float *, int64_t, float *, int64_t); \
     void mul(const float *, int64_t, const float *, int64_t, float *, int64_t);
 #include "eltwise_f32.inc"
+#undef X
+#define X(id, isa, q4_0, q8_0) void q4_0(int64_t, const void *, const void *, size_t, const float *, int, float *); \
+    void q8_0(int64_t, const void *, const void *, size_t, const float *, int, float *);
+#include "blockq_dot.inc"
 #undef X
 
 #endif

@@ -43,3 +43,11 @@ const me_eltwise_f32_kernel me_eltwise_f32_kernels[] = {
 };
 const int me_eltwise_f32_kernel_count = (int)(sizeof me_eltwise_f32_kernels / sizeof me_eltwise_f32_kernels[0]);
 DEFINE_SELECT(eltwise_f32)
+
+const me_blockq_dot_kernel me_blockq_dot_kernels[] = {
+#define X(id, isa, q4_0, q8_0) {id, isa, q4_0, q8_0},
+#include "blockq_dot.inc"
+#undef X
+};
+const int me_blockq_dot_kernel_count = (int)(sizeof me_blockq_dot_kernels / sizeof me_blockq_dot_kernels[0]);
+DEFINE_SELECT(blockq_dot)

@@ -11,6 +11,7 @@
 
 #include "../core/blockq.h"
 #include "../core/util.h"
+#include "../kernels/kernels.h"
 #include "../runtime/threadpool.h"
 
 int me_lowp_ggml_type(const me_tensor *w) {
@@ -329,7 +330,14 @@ float me_fc_vec_dot(int wtype, const void *wrow, const void *act, int64_t n) {
     switch (act_type(wtype)) {
     case ME_GGML_F16: case ME_GGML_BF16: return dot_half(wtype, wrow, act, n);
     case ME_GGML_Q8_K: return dot_k(wtype, NULL, wrow, act, n / 256);
-    default: return dot_q32(wtype, wrow, act, n / 32);
+    default:
+        if (wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0) { /* the registry's reference variant */
+            const me_blockq_dot_fn ref = wtype == ME_GGML_Q4_0 ? me_blockq_dot_q4_0__generic : me_blockq_dot_q8_0__generic;
+            float v;
+            ref(n / 32, wrow, act, 0, NULL, 1, &v);
+            return v;
+        }
+        return dot_q32(wtype, wrow, act, n / 32);
     }
 }
 
@@ -341,12 +349,28 @@ typedef struct fc_job {
     int64_t batch, m, n;
     const float *bias;
     float *y;
+    const float *act_d; /* Q4_0 / Q8_0: the activation block scales as floats, [batch][n / 32] */
 } fc_job;
 
 /* Output channels [o0, o1) for every batch row; each y element is computed the same
  * way whatever the split, so results do not depend on the thread count. */
 static void fc_rows(void *arg, int64_t o0, int64_t o1) {
     const fc_job *j = arg;
+    if (j->wtype == ME_GGML_Q4_0 || j->wtype == ME_GGML_Q8_0) {
+        /* SIMD variant (src/kernels blockq_dot): up to 4 activation rows per pass over a weight row */
+        const me_blockq_dot_kernel *kern = me_blockq_dot_select();
+        const me_blockq_dot_fn fn = j->wtype == ME_GGML_Q4_0 ? kern->q4_0 : kern->q8_0;
+        float v[ME_BLOCKQ_DOT_MAX_ROWS];
+        for (int64_t o = o0; o < o1; o++) {
+            const uint8_t *wr = j->w + (size_t)o * j->row;
+            for (int64_t b = 0; b < j->batch; b += ME_BLOCKQ_DOT_MAX_ROWS) {
+                const int nr = j->batch - b < ME_BLOCKQ_DOT_MAX_ROWS ? (int)(j->batch - b) : ME_BLOCKQ_DOT_MAX_ROWS;
+                fn(j->n / 32, wr, j->act + (size_t)b * j->act_row, j->act_row, j->act_d + b * (j->n / 32), nr, v);
+                for (int r = 0; r < nr; r++) j->y[(b + r) * j->m + o] = j->bias ? v[r] + j->bias[o] : v[r];
+            }
+        }
+        return;
+    }
     /* a K-quant weight row is unpacked once for the whole batch (block by block if no memory) */
     kblock *kb = j->kq && j->batch > 1 ? malloc((size_t)(j->n / 256) * sizeof *kb) : NULL;
     for (int64_t o = o0; o < o1; o++) {
@@ -381,7 +405,18 @@ me_status me_fc_lowp(const me_node *nd, const me_tensor *w, const float *x, cons
     if (!act) return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): out of memory", nd->name);
     for (int64_t b = 0; b < batch; b++) me_fc_quantize_act(wtype, x + b * n, n, act + (size_t)b * j.act_row);
     j.act = act;
+    float *act_d = NULL;
+    if (wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0) { /* converted once, used for every weight row */
+        size_t cnt;
+        if (!me_mul_size((size_t)(n / 32), (size_t)batch, &cnt) || !(act_d = malloc(cnt ? cnt * sizeof *act_d : 1))) {
+            free(act);
+            return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): out of memory", nd->name);
+        }
+        for (size_t i = 0; i < cnt; i++) act_d[i] = h2f(act + i * 34);
+        j.act_d = act_d;
+    }
     me_parallel_for(pool, m, 1, fc_rows, &j);
+    free(act_d);
     free(act);
     return ME_OK;
 }
