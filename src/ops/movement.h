@@ -43,4 +43,10 @@ void me_mv_permute_copy(void *dst, const void *src, int rank, const int64_t *dim
 /* Fill `count` elements at dst with the esize-byte pattern `elem`. */
 void me_mv_fill(void *dst, const void *elem, size_t esize, size_t count);
 
+/* One axis of StridedSlice (semantics in strided_slice.c's header comment):
+ * the number of indices taken, and in *first the first one (valid when the
+ * count is non-zero). Shared with the ONNX exporter so both read ranges alike. */
+int64_t me_strided_slice_axis(int64_t dim, int64_t begin, int64_t end, int64_t stride, bool begin_masked,
+                              bool end_masked, int64_t *first);
+
 #endif

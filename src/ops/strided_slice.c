@@ -37,6 +37,30 @@ typedef struct slice_plan {
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+int64_t me_strided_slice_axis(int64_t dim, int64_t b, int64_t e, int64_t s, bool begin_masked,
+                              bool end_masked, int64_t *first) {
+    int64_t cnt;
+    if (s > 0) {
+        if (begin_masked) b = 0;
+        else if (b < 0) b += dim;
+        if (end_masked) e = dim;
+        else if (e < 0) e += dim;
+        b = clamp64(b, 0, dim);
+        e = clamp64(e, 0, dim);
+        cnt = e > b ? (e - b + s - 1) / s : 0;
+    } else {
+        if (begin_masked) b = dim - 1;
+        else if (b < 0) b += dim;
+        if (end_masked) e = -1;
+        else if (e < -1) e += dim;
+        b = clamp64(b, -1, dim - 1);
+        e = clamp64(e, -1, dim - 1);
+        cnt = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+    }
+    *first = b;
+    return cnt;
+}
+
 static me_status slice_plan_make(const me_node *n, const me_tensor *in, slice_plan *sp, me_diag *d) {
     int rank = in->rank;
     const me_param *ranges = me_mv_int_tensor(n, "ranges", ME_DT_I32, 2, rank, 3, d);
@@ -72,24 +96,7 @@ static me_status slice_plan_make(const me_node *n, const me_tensor *in, slice_pl
             sp->count[a] = 1;
             continue;
         }
-        int64_t cnt;
-        if (s > 0) {
-            if ((bm >> a) & 1) b = 0;
-            else if (b < 0) b += dim;
-            if ((em >> a) & 1) e = dim;
-            else if (e < 0) e += dim;
-            b = clamp64(b, 0, dim);
-            e = clamp64(e, 0, dim);
-            cnt = e > b ? (e - b + s - 1) / s : 0;
-        } else {
-            if ((bm >> a) & 1) b = dim - 1;
-            else if (b < 0) b += dim;
-            if ((em >> a) & 1) e = -1;
-            else if (e < -1) e += dim;
-            b = clamp64(b, -1, dim - 1);
-            e = clamp64(e, -1, dim - 1);
-            cnt = b > e ? (b - e + (-s) - 1) / (-s) : 0;
-        }
+        int64_t cnt = me_strided_slice_axis(dim, b, e, s, (bm >> a) & 1, (em >> a) & 1, &b);
         sp->begin[a] = cnt ? b : 0;
         sp->step[a] = s;
         sp->count[a] = cnt;

@@ -8,6 +8,7 @@
 
 #include "../../core/util.h"
 #include "../../ops/fused_activation.h"
+#include "../../ops/movement.h"
 #include "../../ops/ops.h"
 #include "ox.h"
 
@@ -530,7 +531,6 @@ static void split(ox *x, const me_node *n) {
     for (int i = 0; i < n->n_out; i++) ox_out_done(x, n->out[i]);
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* StridedSlice -> Slice over every axis (+ Reshape for shrunk axes), with
  * begin/end resolved here as the IR kernel does. */
@@ -563,23 +563,7 @@ static void strided_slice(ox *x, const me_node *n) {
             starts[a] = b, ends[a] = b + 1, steps[a] = 1;
             continue;
         }
-        if (s > 0) {
-            if ((bm >> a) & 1) b = 0;
-            else if (b < 0) b += dim;
-            if ((em >> a) & 1) e = dim;
-            else if (e < 0) e += dim;
-            b = clamp64(b, 0, dim);
-            e = clamp64(e, 0, dim);
-            cnt = e > b ? (e - b + s - 1) / s : 0;
-        } else {
-            if ((bm >> a) & 1) b = dim - 1;
-            else if (b < 0) b += dim;
-            if ((em >> a) & 1) e = -1;
-            else if (e < -1) e += dim;
-            b = clamp64(b, -1, dim - 1);
-            e = clamp64(e, -1, dim - 1);
-            cnt = b > e ? (b - e + (-s) - 1) / (-s) : 0;
-        }
+        cnt = me_strided_slice_axis(dim, b, e, s, (bm >> a) & 1, (em >> a) & 1, &b);
         if (cnt == 0) {
             starts[a] = 0, ends[a] = 0, steps[a] = 1;
         } else {
