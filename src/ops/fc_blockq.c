@@ -128,21 +128,13 @@ void me_fc_quantize_act(int wtype, const float *x, int64_t n, void *out) {
     }
 }
 
-/* ---- 32-weight block types against Q8_0 / Q8_1 ---- */
+/* ---- Q4_1 / Q5_0 / Q5_1 against Q8_0 / Q8_1 (Q4_0 and Q8_0: src/kernels/blockq_dot*) ---- */
 
 static float dot_q32(int wtype, const uint8_t *w, const uint8_t *a, int64_t nb) {
     float sumf = 0.0f;
     for (int64_t ib = 0; ib < nb; ib++) {
         int sumi = 0;
         switch (wtype) {
-        case ME_GGML_Q4_0: {
-            const int8_t *q8 = (const int8_t *)(a + 2);
-            const uint8_t *qs = w + 2;
-            for (int j = 0; j < 16; j++) sumi += ((qs[j] & 0x0F) - 8) * q8[j] + ((qs[j] >> 4) - 8) * q8[j + 16];
-            sumf += (float)sumi * h2f(w) * h2f(a);
-            w += 18, a += 34;
-            break;
-        }
         case ME_GGML_Q4_1: {
             const int8_t *q8 = (const int8_t *)(a + 4);
             const uint8_t *qs = w + 4;
@@ -173,13 +165,8 @@ static float dot_q32(int wtype, const uint8_t *w, const uint8_t *a, int64_t nb) 
             w += 24, a += 36;
             break;
         }
-        default: { /* Q8_0 */
-            const int8_t *q8 = (const int8_t *)(a + 2), *qw = (const int8_t *)(w + 2);
-            for (int j = 0; j < 32; j++) sumi += qw[j] * q8[j];
-            sumf += (float)sumi * (h2f(w) * h2f(a));
-            w += 34, a += 34;
-            break;
-        }
+        default: /* Q4_0 and Q8_0 go through the kernel registry (src/kernels/blockq_dot*) */
+            return 0.0f;
         }
     }
     return sumf;

@@ -47,19 +47,8 @@ OPSET = 17          # the newest opset Debian's torch 1.13 / onnx 1.12 can expor
 SAMPLES = 2         # input samples per model
 
 # The ONNX ops the compiler supports (domain "" / "ai.onnx" only).
-SUPPORTED_OPS = frozenset("""
-Abs Add And ArgMax ArgMin Attention AveragePool BatchNormalization Cast Ceil Clip
-Concat Constant ConstantOfShape Conv ConvTranspose Cos CumSum DepthToSpace
-DequantizeLinear Div Dropout Einsum Elu Equal Erf Exp Expand Flatten Floor Gather
-GatherElements Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual
-GroupNormalization GRU HardSigmoid HardSwish Identity If InstanceNormalization
-LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax LRN LSTM MatMul Max
-MaxPool Mean Min Mish Mod Mul Neg Not Or Pad Pow PRelu QuantizeLinear Range
-Reciprocal ReduceL2 ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum
-ReduceSumSquare Relu Reshape Resize RMSNormalization RotaryEmbedding Round Selu
-Shape Sigmoid Sign Sin Size Slice Softmax Softplus SpaceToDepth Split Sqrt Squeeze
-Sub Sum Swish Tanh Tile TopK Transpose Trilu Unsqueeze Upsample Where Xor
-""".split())
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+from core_ops import SUPPORTED_OPS  # noqa: E402
 
 
 # --------------------------------------------------------------------------

@@ -54,19 +54,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-SUPPORTED_OPS = frozenset("""
-Abs Add And ArgMax ArgMin Attention AveragePool BatchNormalization Cast Ceil Clip
-Concat Constant ConstantOfShape Conv ConvTranspose Cos CumSum DepthToSpace
-DequantizeLinear Div Dropout Einsum Elu Equal Erf Exp Expand Flatten Floor Gather
-GatherElements Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual
-GroupNormalization GRU HardSigmoid HardSwish Identity If InstanceNormalization
-LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax LRN LSTM MatMul Max
-MaxPool Mean Min Mish Mod Mul Neg Not Or Pad Pow PRelu QuantizeLinear Range
-Reciprocal ReduceL2 ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum
-ReduceSumSquare Relu Reshape Resize RMSNormalization RotaryEmbedding Round Selu
-Shape Sigmoid Sign Sin Size Slice Softmax Softplus SpaceToDepth Split Sqrt Squeeze
-Sub Sum Swish Tanh Tile TopK Transpose Trilu Unsqueeze Upsample Where Xor
-""".split())
+from core_ops import SUPPORTED_OPS  # noqa: E402
 
 T = onnx.TensorProto
 SUPPORTED_DTYPES = {T.FLOAT, T.FLOAT16, T.INT64, T.INT32, T.INT8, T.UINT8, T.BOOL}
