@@ -124,7 +124,11 @@ me_status me_session_create(const me_model *m, me_session **out, me_error **err)
     st = m->ctx ? me_exec_create_planned(&m->g, &m->ctx->plan, &s->exec, &d) : me_exec_create(&m->g, &s->exec, &d);
     /* a context binary fixes every node's kernel variant */
     for (int i = 0; st == ME_OK && m->ctx && i < m->ctx->n_kernels; i++)
-        if (!m->g.nodes[i].dead) st = me_exec_fix_kernel(&s->exec, i, m->ctx->kernel_ids[i], &d);
+        if (!m->g.nodes[i].dead) {
+            st = me_exec_fix_kernel(&s->exec, i, m->ctx->kernel_ids[i], &d);
+            /* stored packed weights are used in place: no repacking at load */
+            if (st == ME_OK && m->ctx->packed[i]) st = me_exec_use_packed(&s->exec, i, m->ctx->packed[i], &d);
+        }
     if (st != ME_OK) {
         me_exec_free(&s->exec);
         free(s);

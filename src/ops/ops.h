@@ -33,6 +33,9 @@ typedef struct me_kernel_ctx {
     struct me_threadpool *pool;   /* threads to split work over; NULL = one (runtime/threadpool.h) */
     const void *variant;          /* kernel registry row fixed for this node (src/kernels/kernels.h,
                                    * the op's family); NULL = the CPU's best (dispatch) */
+    const void *packed;           /* the node's pre-packed weights (me_opdef.pack), 64-byte aligned;
+                                   * NULL when none: kernels must then read the graph's weights
+                                   * (constant folding and reference runs never pack) */
 } me_kernel_ctx;
 
 typedef struct me_opdef {
@@ -50,6 +53,14 @@ typedef struct me_opdef {
     me_status (*run)(const me_kernel_ctx *k, me_diag *d);
     /* Scratch needed by `run` (may depend on shapes); NULL = none. */
     size_t (*scratch_bytes)(const me_graph *g, const me_node *n);
+    /* Optional pre-packed weights (NULL = the kernel reads its weights as
+     * stored). packed_bytes: bytes node n wants for kernel registry row
+     * `variant` (NULL: the CPU's dispatch choice), 0 for none. pack fills
+     * dst (64-byte aligned) from n's constant inputs; the result must be a
+     * pure function of (node, weights, variant) so a context binary can
+     * store it. The runtime packs once per loaded artifact. */
+    size_t (*packed_bytes)(const me_graph *g, const me_node *n, const void *variant);
+    me_status (*pack)(const me_graph *g, const me_node *n, const void *variant, void *dst, me_diag *d);
 } me_opdef;
 
 extern const me_opdef *const me_opdefs[ME_OP_COUNT];

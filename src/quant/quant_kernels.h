@@ -26,4 +26,9 @@ bool me_op_quant_capable(int op);
 me_status me_node_run(const me_kernel_ctx *k, me_diag *d);
 me_status me_node_infer(me_graph *g, me_node *n, me_diag *d);
 
+/* Pre-packed weights of a node that me_op_has_quant_kernel: the integer
+ * kernels' counterpart of me_opdef.packed_bytes / pack (same contract). */
+size_t me_qnode_packed_bytes(const me_graph *g, const me_node *n, const void *variant);
+me_status me_qnode_pack(const me_graph *g, const me_node *n, const void *variant, void *dst, me_diag *d);
+
 #endif

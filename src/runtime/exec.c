@@ -9,7 +9,9 @@
 #include <sys/mman.h>
 
 #include "../core/util.h"
+#include "../kernels/families.h"
 #include "../quant/quant_kernels.h"
+#include "pack.h"
 
 /* Static tensors with no bytes still get a non-NULL pointer, so kernels can
  * tell them from omitted optional inputs. */
@@ -27,6 +29,7 @@ void me_exec_free(me_exec *e) {
     if (!e) return;
     me_plan_free(&e->plan);
     if (e->buf) munmap(e->buf, e->buf_bytes);
+    if (e->packed_buf) munmap(e->packed_buf, e->packed_buf_bytes);
     free(e->ctx);
     free(e->ptr_pool);
     memset(e, 0, sizeof *e);
@@ -39,7 +42,9 @@ me_status me_exec_create(const me_graph *g, me_exec *e, me_diag *d) {
     e->g = g;
     me_status st = me_plan_build(g, &e->plan, d);
     if (st != ME_OK) return st;
-    return exec_prepare(e, d);
+    st = exec_prepare(e, d);
+    if (st == ME_OK && (st = me_exec_pack(e, d)) != ME_OK) me_exec_free(e);
+    return st;
 }
 
 me_status me_exec_create_planned(const me_graph *g, const me_plan *plan, me_exec *e, me_diag *d) {
@@ -118,12 +123,66 @@ static me_status exec_prepare(me_exec *e, me_diag *d) {
         c->n_in = n->n_in;
         c->n_out = n->n_out;
         c->scratch = scratch;
+        const me_kernel_family *fam = me_kernel_family_of(g, n);
+        c->variant = fam ? fam->select() : NULL;
         if (!me_opdefs[n->op]->run) {
             me_exec_free(e);
             return me_fail(d, ME_ERR_UNSUPPORTED, "node '%s': op %s has no kernel", n->name, me_op_names[n->op]);
         }
     }
     return ME_OK;
+}
+
+static int step_of(const me_exec *e, int node) {
+    for (int s = 0; s < e->plan.n_steps; s++)
+        if (e->plan.order[s] == node) return s;
+    return -1;
+}
+
+me_status me_exec_pack(me_exec *e, me_diag *d) {
+    if (e->packed_buf) munmap(e->packed_buf, e->packed_buf_bytes);
+    e->packed_buf = NULL;
+    e->packed_buf_bytes = 0;
+    size_t total = 0;
+    for (int s = 0; s < e->plan.n_steps; s++) {
+        me_kernel_ctx *c = &e->ctx[s];
+        c->packed = NULL;
+        size_t b = me_node_packed_bytes(e->g, c->node, c->variant);
+        if (b && (!me_add_size(total, me_align_up(b, 64), &total) || total > SIZE_MAX / 2))
+            return me_fail(d, ME_ERR_NOMEM, "pre-packed weights size overflows");
+    }
+    if (!total) return ME_OK;
+    void *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) return me_fail(d, ME_ERR_NOMEM, "out of memory packing %zu bytes of weights", total);
+    e->packed_buf = buf;
+    e->packed_buf_bytes = total;
+    size_t at = 0;
+    for (int s = 0; s < e->plan.n_steps; s++) {
+        me_kernel_ctx *c = &e->ctx[s];
+        size_t b = me_node_packed_bytes(e->g, c->node, c->variant);
+        if (!b) continue;
+        me_status st = me_node_pack(e->g, c->node, c->variant, e->packed_buf + at, d);
+        if (st != ME_OK) return st;
+        c->packed = e->packed_buf + at;
+        at += me_align_up(b, 64);
+    }
+    /* read-only from here: a kernel writing its weights is a bug to catch */
+    mprotect(e->packed_buf, e->packed_buf_bytes, PROT_READ);
+    return ME_OK;
+}
+
+me_status me_exec_use_packed(me_exec *e, int node, const void *packed, me_diag *d) {
+    int s = node >= 0 && node < e->g->n_nodes ? step_of(e, node) : -1;
+    if (s < 0) return me_fail(d, ME_ERR_INVALID_ARG, "me_exec_use_packed: node %d is not scheduled", node);
+    if (((uintptr_t)packed & 63) != 0)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s': packed weights are not 64-byte aligned", e->g->nodes[node].name);
+    e->ctx[s].packed = packed;
+    return ME_OK;
+}
+
+const void *me_exec_variant(const me_exec *e, int node) {
+    int s = node >= 0 && node < e->g->n_nodes ? step_of(e, node) : -1;
+    return s < 0 ? NULL : e->ctx[s].variant;
 }
 
 void me_exec_set_pool(me_exec *e, struct me_threadpool *pool) {

@@ -2,34 +2,8 @@
  * (a context binary's choice) instead of the CPU's dispatch choice. */
 #include <string.h>
 
-#include "../kernels/kernels.h"
+#include "../kernels/families.h"
 #include "exec.h"
-
-/* The registry row `id` of the family that implements `op`; NULL if absent. */
-static const void *find_variant(int op, const char *id, unsigned *isa) {
-    switch (op) {
-    case ME_OP_CONV2D:
-    case ME_OP_FULLY_CONNECTED:
-    case ME_OP_MATMUL: {
-        const me_gemm_f32_kernel *k = me_gemm_f32_find(id);
-        if (k) *isa = k->isa;
-        return k;
-    }
-    case ME_OP_DEPTHWISE_CONV2D: {
-        const me_dwconv_f32_kernel *k = me_dwconv_f32_find(id);
-        if (k) *isa = k->isa;
-        return k;
-    }
-    case ME_OP_ADD:
-    case ME_OP_MULTIPLY: {
-        const me_eltwise_f32_kernel *k = me_eltwise_f32_find(id);
-        if (k) *isa = k->isa;
-        return k;
-    }
-    default:
-        return NULL;
-    }
-}
 
 me_status me_exec_fix_kernel(me_exec *e, int node, const char *id, me_diag *d) {
     if (!e || !id || node < 0 || node >= e->g->n_nodes)
@@ -47,7 +21,7 @@ me_status me_exec_fix_kernel(me_exec *e, int node, const char *id, me_diag *d) {
         return ME_OK;
     }
     unsigned isa = 0;
-    const void *v = find_variant(n->op, id, &isa);
+    const void *v = me_kernel_family_find(me_kernel_family_of(e->g, n), id, &isa);
     if (!v)
         return me_fail(d, ME_ERR_UNSUPPORTED, "node '%s' (%s): kernel '%s' is not in this build for this op", n->name,
                        me_op_names[n->op], id);

@@ -1,58 +1,13 @@
 /* Kernel choice at compile time for a CPU target, and its check at load.
- * Ops with SIMD variants in the kernel registry (src/kernels/kernels.h) get
+ * Ops with SIMD variants in the kernel registry (src/kernels/families.h) get
  * the best variant the target's ISA allows; every other op the reference
- * kernel "ref.<op>". The registry is referenced weakly so this file links
- * also in a build without it (then everything is "ref."/"__generic"). */
+ * kernel "ref.<op>". */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../kernels/kernels.h"
+#include "../../kernels/families.h"
 #include "../../ops/ops.h"
 #include "ctxbin.h"
-
-#pragma weak me_gemm_f32_kernels
-#pragma weak me_gemm_f32_kernel_count
-#pragma weak me_dwconv_f32_kernels
-#pragma weak me_dwconv_f32_kernel_count
-#pragma weak me_eltwise_f32_kernels
-#pragma weak me_eltwise_f32_kernel_count
-
-typedef struct family {
-    const char *prefix;       /* id prefix of the family's variants */
-    int count;
-    const char *(*id_at)(int i);
-    unsigned (*isa_at)(int i);
-} family;
-
-#define FAMILY_ACCESSORS(fam)                                                     \
-    static const char *fam##_id(int i) { return me_##fam##_kernels[i].id; }       \
-    static unsigned fam##_isa(int i) { return me_##fam##_kernels[i].isa; }        \
-    static int fam##_count(void) { return &me_##fam##_kernel_count ? me_##fam##_kernel_count : 0; }
-FAMILY_ACCESSORS(gemm_f32)
-FAMILY_ACCESSORS(dwconv_f32)
-FAMILY_ACCESSORS(eltwise_f32)
-
-/* The registry family that implements a node, if any. */
-static int family_of(const me_graph *g, const me_node *n, family *f) {
-    if (n->n_in < 1 || n->in[0] < 0 || g->tensors[n->in[0]].dtype != ME_DT_F32) return 0;
-    switch (n->op) {
-    case ME_OP_CONV2D:
-    case ME_OP_FULLY_CONNECTED:
-    case ME_OP_MATMUL:
-        *f = (family){"gemm_f32__", gemm_f32_count(), gemm_f32_id, gemm_f32_isa};
-        break;
-    case ME_OP_DEPTHWISE_CONV2D:
-        *f = (family){"dwconv_f32__", dwconv_f32_count(), dwconv_f32_id, dwconv_f32_isa};
-        break;
-    case ME_OP_ADD:
-    case ME_OP_MULTIPLY:
-        *f = (family){"eltwise_f32__", eltwise_f32_count(), eltwise_f32_id, eltwise_f32_isa};
-        break;
-    default:
-        return 0;
-    }
-    return f->count > 0;
-}
 
 /* The registry's ISA bits a target provides. */
 static unsigned isa_of(const me_cpu_target *t) {
@@ -76,12 +31,12 @@ static unsigned isa_of(const me_cpu_target *t) {
 
 void me_ctx_kernel_choose(const me_graph *g, const me_node *n, const me_cpu_target *target,
                           char id[ME_CTX_KERNEL_ID_MAX]) {
-    family f;
-    if (family_of(g, n, &f)) {
+    const me_kernel_family *f = me_kernel_family_of(g, n);
+    if (f) {
         unsigned have = isa_of(target);
-        for (int i = 0; i < f.count; i++)
-            if ((f.isa_at(i) & have) == f.isa_at(i) && strlen(f.id_at(i)) < ME_CTX_KERNEL_ID_MAX) {
-                snprintf(id, ME_CTX_KERNEL_ID_MAX, "%s", f.id_at(i));
+        for (int i = 0; i < f->count(); i++)
+            if ((f->isa_at(i) & have) == f->isa_at(i) && strlen(f->id_at(i)) < ME_CTX_KERNEL_ID_MAX) {
+                snprintf(id, ME_CTX_KERNEL_ID_MAX, "%s", f->id_at(i));
                 return;
             }
     }
@@ -93,11 +48,11 @@ me_status me_ctx_kernel_check(const me_graph *g, const me_node *n, const char *i
     char ref[ME_CTX_KERNEL_ID_MAX];
     snprintf(ref, sizeof ref, "ref.%s", me_op_names[n->op]);
     if (strcmp(id, ref) == 0) return ME_OK;
-    family f;
-    if (family_of(g, n, &f) && strncmp(id, f.prefix, strlen(f.prefix)) == 0) {
-        for (int i = 0; i < f.count; i++) {
-            if (strcmp(f.id_at(i), id) != 0) continue;
-            unsigned need = f.isa_at(i), have = isa_of(target);
+    const me_kernel_family *f = me_kernel_family_of(g, n);
+    if (f && strncmp(id, f->prefix, strlen(f->prefix)) == 0) {
+        for (int i = 0; i < f->count(); i++) {
+            if (strcmp(f->id_at(i), id) != 0) continue;
+            unsigned need = f->isa_at(i), have = isa_of(target);
             if ((need & have) != need)
                 return me_fail(d, ME_ERR_FORMAT, "node '%s': kernel '%s' needs more than the target %s provides",
                                n->name, id, target->name);

@@ -25,6 +25,7 @@ typedef struct me_ctxbin {
     char (*kernel_ids)[ME_CTX_KERNEL_ID_MAX]; /* per node of the graph */
     int n_kernels;
     uint64_t packed_bytes;                /* size of the PACKED section */
+    const void **packed;                  /* per node: its pre-packed weights in the mapped file, or NULL */
     me_dlc_info dlc;                      /* facts about the embedded graph */
 } me_ctxbin;
 

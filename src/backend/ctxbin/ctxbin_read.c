@@ -10,6 +10,8 @@
 
 #include "../../core/mapfile.h"
 #include "../../core/util.h"
+#include "../../kernels/families.h"
+#include "../../runtime/pack.h"
 #include "ctxbin.h"
 #include "ctxbin_format.h"
 
@@ -165,7 +167,9 @@ static me_status read_plan(creader *r, const me_graph *g, me_plan *p) {
 static me_status read_kernels(creader *r, const me_graph *g, me_ctxbin *cb) {
     int nn = g->n_nodes;
     cb->kernel_ids = calloc((size_t)(nn > 0 ? nn : 1), sizeof *cb->kernel_ids);
-    if (!cb->kernel_ids) return me_fail(r->d, ME_ERR_NOMEM, "out of memory");
+    cb->packed = calloc((size_t)(nn > 0 ? nn : 1), sizeof *cb->packed);
+    if (!cb->kernel_ids || !cb->packed) return me_fail(r->d, ME_ERR_NOMEM, "out of memory");
+    uint64_t packed_at = 0; /* the writer's layout: node order, each record 64-byte aligned */
     cb->n_kernels = nn;
     const uint8_t *kr = r->base + r->off[CTX_SEC_KERNELS];
     for (int i = 0; i < nn; i++) {
@@ -175,11 +179,12 @@ static me_status read_kernels(creader *r, const me_graph *g, me_ctxbin *cb) {
         if (n == 0 || n == CTX_K_ID_MAX || !all_zero(rec + n, CTX_K_ID_MAX - n) || dlc_get_u32(rec + CTX_K_FLAGS) ||
             dlc_get_u32(rec + CTX_K_RESERVED))
             return bad(r, "node '%s': the kernel record is invalid", g->nodes[i].name);
-        if (dlc_get_u64(rec + CTX_K_PACKED_OFFSET) || dlc_get_u64(rec + CTX_K_PACKED_SIZE))
-            return bad(r, "node '%s': packed weights for kernel '%.*s', which has no packed layout in this build",
-                       g->nodes[i].name, (int)n, id);
+        uint64_t p_off = dlc_get_u64(rec + CTX_K_PACKED_OFFSET), p_size = dlc_get_u64(rec + CTX_K_PACKED_SIZE);
         memcpy(cb->kernel_ids[i], id, n);
-        if (g->nodes[i].dead) continue;
+        if (g->nodes[i].dead) {
+            if (p_off || p_size) return bad(r, "node '%s' is dead but has packed weights", g->nodes[i].name);
+            continue;
+        }
         me_diag sub;
         me_diag_init(&sub);
         me_status st = me_ctx_kernel_check(g, &g->nodes[i], cb->kernel_ids[i], &cb->target, &sub);
@@ -190,8 +195,22 @@ static me_status read_kernels(creader *r, const me_graph *g, me_ctxbin *cb) {
             return st;
         }
         me_diag_free(&sub);
+        /* the packed size is a function of node, weights and kernel: recompute it */
+        const void *v = me_kernel_family_find(me_kernel_family_of(g, &g->nodes[i]), id, NULL);
+        uint64_t want = me_node_packed_bytes(g, &g->nodes[i], v);
+        if (p_size != want)
+            return bad(r, "node '%s': kernel '%s' reads %llu bytes of packed weights, the file has %llu", g->nodes[i].name,
+                       id, (unsigned long long)want, (unsigned long long)p_size);
+        if (!p_size) {
+            if (p_off) return bad(r, "node '%s': a packed offset without packed weights", g->nodes[i].name);
+            continue;
+        }
+        if (p_off != packed_at || p_off > r->len[CTX_SEC_PACKED] || p_size > r->len[CTX_SEC_PACKED] - p_off)
+            return bad(r, "node '%s': packed weights lie outside their place in the PACKED section", g->nodes[i].name);
+        cb->packed[i] = r->base + r->off[CTX_SEC_PACKED] + p_off;
+        packed_at = p_off + ((p_size + CTX_ALIGN - 1) & ~(uint64_t)(CTX_ALIGN - 1));
     }
-    if (r->len[CTX_SEC_PACKED]) return bad(r, "the PACKED section holds bytes no kernel uses");
+    if (packed_at != r->len[CTX_SEC_PACKED]) return bad(r, "the PACKED section holds bytes no kernel uses");
     return ME_OK;
 }
 
@@ -199,6 +218,7 @@ void me_ctxbin_free(me_ctxbin *cb) {
     if (!cb) return;
     me_plan_free(&cb->plan);
     free(cb->kernel_ids);
+    free(cb->packed);
     memset(cb, 0, sizeof *cb);
 }
 

@@ -10,6 +10,8 @@
 
 #include "../../core/mapfile.h"
 #include "../../core/util.h"
+#include "../../kernels/families.h"
+#include "../../runtime/pack.h"
 #include "ctxbin.h"
 #include "ctxbin_format.h"
 
@@ -21,6 +23,9 @@ typedef struct layout {
     uint64_t off[CTX_SEC_COUNT_], size[CTX_SEC_COUNT_];
     uint32_t count[CTX_SEC_COUNT_];
     uint64_t meta_end; /* = GRAPH offset */
+    char (*kernel_id)[ME_CTX_KERNEL_ID_MAX]; /* per node */
+    const void **variant;                    /* per node: the registry row of kernel_id, or NULL */
+    uint64_t *packed_off, *packed_size;      /* per node, inside PACKED */
 } layout;
 
 static uint64_t align64(uint64_t v) { return (v + CTX_ALIGN - 1) & ~(uint64_t)(CTX_ALIGN - 1); }
@@ -68,14 +73,49 @@ static me_status fill_meta(uint8_t *buf, const layout *L, const me_graph *g, con
 
     uint8_t *kr = buf + L->off[CTX_SEC_KERNELS];
     for (int i = 0; i < g->n_nodes; i++) {
-        char id[ME_CTX_KERNEL_ID_MAX];
-        me_ctx_kernel_choose(g, &g->nodes[i], t, id);
-        memcpy(kr + (size_t)i * CTX_KERNEL_SIZE + CTX_K_ID, id, strlen(id));
-        /* No variant in this build has its own weight layout, so nothing is
-         * packed: the kernels read the weights as stored in GRAPH. */
+        uint8_t *rec = kr + (size_t)i * CTX_KERNEL_SIZE;
+        memcpy(rec + CTX_K_ID, L->kernel_id[i], strlen(L->kernel_id[i]));
+        if (!L->packed_size[i]) continue;
+        dlc_put_u64(rec + CTX_K_PACKED_OFFSET, L->packed_off[i]);
+        dlc_put_u64(rec + CTX_K_PACKED_SIZE, L->packed_size[i]);
+        me_status st = me_node_pack(g, &g->nodes[i], L->variant[i], buf + L->off[CTX_SEC_PACKED] + L->packed_off[i], d);
+        if (st != ME_OK) return st;
     }
-    (void)d;
     return ME_OK;
+}
+
+/* Every node's kernel for the target and the size of its packed weights,
+ * laid out in node order, each 64-byte aligned (the reader expects exactly
+ * this layout). */
+static me_status choose_kernels(const me_graph *g, const me_cpu_target *t, layout *L, me_diag *d) {
+    size_t nn = (size_t)(g->n_nodes > 0 ? g->n_nodes : 1);
+    L->kernel_id = calloc(nn, sizeof *L->kernel_id);
+    L->variant = calloc(nn, sizeof *L->variant);
+    L->packed_off = calloc(nn, sizeof *L->packed_off);
+    L->packed_size = calloc(nn, sizeof *L->packed_size);
+    if (!L->kernel_id || !L->variant || !L->packed_off || !L->packed_size) return me_fail(d, ME_ERR_NOMEM, "out of memory");
+    uint64_t at = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const me_node *n = &g->nodes[i];
+        me_ctx_kernel_choose(g, n, t, L->kernel_id[i]);
+        if (n->dead) continue;
+        L->variant[i] = me_kernel_family_find(me_kernel_family_of(g, n), L->kernel_id[i], NULL);
+        size_t b = me_node_packed_bytes(g, n, L->variant[i]);
+        if (!b) continue;
+        L->packed_off[i] = at;
+        L->packed_size[i] = b;
+        if (__builtin_add_overflow(at, (uint64_t)me_align_up(b, CTX_ALIGN), &at) || at > (uint64_t)SIZE_MAX / 4)
+            return me_fail(d, ME_ERR_NOMEM, "pre-packed weights are too large");
+    }
+    L->size[CTX_SEC_PACKED] = at;
+    return ME_OK;
+}
+
+static void layout_free(layout *L) {
+    free(L->kernel_id);
+    free(L->variant);
+    free(L->packed_off);
+    free(L->packed_size);
 }
 
 static me_status write_file(const char *path, const uint8_t *meta, size_t meta_bytes, const uint8_t *graph,
@@ -117,11 +157,12 @@ me_status me_ctxbin_write(const me_graph *g0, const me_cpu_target *target, const
     me_plan p;
     memset(&p, 0, sizeof p);
     uint8_t *meta = NULL;
+    layout L;
+    memset(&L, 0, sizeof L);
     if (st == ME_OK) st = me_dlc_parse(tmp, m.data, m.size, &g, NULL, d);
     if (st == ME_OK) st = me_plan_build(&g, &p, d);
+    if (st == ME_OK) st = choose_kernels(&g, target, &L, d);
     if (st == ME_OK) {
-        layout L;
-        memset(&L, 0, sizeof L);
         uint64_t at = CTX_HEADER_SIZE + (uint64_t)(CTX_SEC_COUNT_ - 1) * DLC_SECTION_ENTRY_SIZE;
         L.size[CTX_SEC_TARGET] = CTX_TARGET_SIZE;
         L.size[CTX_SEC_PLAN] = CTX_PLAN_SIZE;
@@ -131,7 +172,6 @@ me_status me_ctxbin_write(const me_graph *g0, const me_cpu_target *target, const
         L.size[CTX_SEC_LIFETIMES] = (uint64_t)g.n_tensors * CTX_LIFETIME_SIZE;
         L.count[CTX_SEC_KERNELS] = (uint32_t)g.n_nodes;
         L.size[CTX_SEC_KERNELS] = (uint64_t)g.n_nodes * CTX_KERNEL_SIZE;
-        L.size[CTX_SEC_PACKED] = 0;
         for (int s = CTX_SEC_TARGET; s <= CTX_SEC_PACKED; s++) {
             at = align64(at);
             L.off[s] = at;
@@ -149,6 +189,7 @@ me_status me_ctxbin_write(const me_graph *g0, const me_cpu_target *target, const
             st = write_file(path, meta, (size_t)L.meta_end, m.data, m.size, (size_t)(trailer_at - graph_end), d);
     }
     free(meta);
+    layout_free(&L);
     me_plan_free(&p);
     me_graph_free(&g);
     me_unmap_file(&m);

@@ -1,0 +1,11 @@
+/* Pre-packed weights of a node, whichever kernel (float opdef or integer)
+ * runs it: see me_opdef.packed_bytes / pack in src/ops/ops.h. */
+#ifndef ME_RUNTIME_PACK_H
+#define ME_RUNTIME_PACK_H
+
+#include "../ops/ops.h"
+
+size_t me_node_packed_bytes(const me_graph *g, const me_node *n, const void *variant);
+me_status me_node_pack(const me_graph *g, const me_node *n, const void *variant, void *dst, me_diag *d);
+
+#endif
