@@ -1,5 +1,6 @@
 /* me_compile: ONNX -> IR -> passes -> artifact. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -151,12 +152,16 @@ me_status me_compile(const char *in_path, const char *out_path, const me_compile
     if (st == ME_OK && o->quantize) st = me_quant_compile_verified(in_path, out_path, o, &g, &d);
     if (st == ME_OK && !o->quantize && o->float_bitwidth == 16 && g.n_nodes > 0 && is_gguf_path(in_path))
         st = me_fail(&d, ME_ERR_UNSUPPORTED, "--float-bitwidth 16 is not supported for GGUF language models");
-    if (st == ME_OK && !o->quantize) st = me_fp16_apply_option(o->float_bitwidth, &g, &d);
+    /* after quantisation: with --quantize only the ops left in float become f16 */
+    if (st == ME_OK) st = me_fp16_apply_option(o->float_bitwidth, &g, &d);
     if (st == ME_OK)
         st = f == ME_FORMAT_CONTEXT_BINARY ? me_ctxbin_write(&g, &target, out_path, &d)
              : f == ME_FORMAT_ONNX_QDQ     ? me_onnx_qdq_write(&g, out_path, &d)
                                            : me_dlc_write(&g, out_path, &d);
-    if (st == ME_OK && o->quantize) st = me_quant_report(in_path, out_path, o, &g, &d);
+    if (st == ME_OK && o->quantize) {
+        st = me_quant_report(in_path, out_path, o, &g, &d);
+        if (st != ME_OK) remove(out_path); /* a failed compile leaves no output */
+    }
     if (st == ME_OK && o->stats) {
         me_compile_stats *s = o->stats;
         memset(s, 0, sizeof *s);

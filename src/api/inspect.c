@@ -155,6 +155,7 @@ typedef struct facts {
     int op_count[ME_OP_COUNT];
     int op_order[ME_OP_COUNT];
     int n_op_kinds;
+    int dtype_count[ME_DT_COUNT]; /* tensors used by live nodes, by dtype: shows what is quantised or f16 */
 } facts;
 
 /* Most frequent op first, then by name (insertion sort: fewer than 100 kinds). */
@@ -186,6 +187,8 @@ static void gather(const me_graph *g, facts *f) {
             f->n_nodes++;
             f->op_count[g->nodes[i].op]++;
         }
+    for (int t = 0; t < g->n_tensors; t++)
+        if ((unsigned)g->tensors[t].dtype < ME_DT_COUNT) f->dtype_count[g->tensors[t].dtype]++;
     for (int op = 0; op < ME_OP_COUNT; op++)
         if (f->op_count[op]) f->op_order[f->n_op_kinds++] = op;
     sort_ops(f);
@@ -339,6 +342,10 @@ static char *render_text(const subject *s, const me_graph *g, const facts *f, co
     fmt_count(cnt, sizeof cnt, f->n_params);
     fmt_bytes(sbytes, sizeof sbytes, f->static_bytes);
     sb_printf(&b, "parameters: %s in %" PRId64 " static tensor%s (%s)\n", cnt, f->n_static, plural(f->n_static), sbytes);
+    sb_printf(&b, "tensor dtypes:");
+    for (int dt = 0; dt < ME_DT_COUNT; dt++)
+        if (f->dtype_count[dt]) sb_printf(&b, " %s %d", me_dtype_name((me_dtype)dt), f->dtype_count[dt]);
+    sb_printf(&b, "\n");
     sb_printf(&b, "ops (QNN type: count, %d kind%s):\n", f->n_op_kinds, plural(f->n_op_kinds));
     for (int i = 0; i < f->n_op_kinds; i++) {
         int op = f->op_order[i];
@@ -446,6 +453,9 @@ static char *render_json(const subject *s, const me_graph *g, const facts *f, co
     cJSON_AddNumberToObject(o, "parameters", (double)f->n_params);
     cJSON_AddNumberToObject(o, "static_tensors", (double)f->n_static);
     cJSON_AddNumberToObject(o, "static_bytes", (double)f->static_bytes);
+    cJSON *dts = cJSON_AddObjectToObject(o, "tensor_dtypes");
+    for (int dt = 0; dts && dt < ME_DT_COUNT; dt++)
+        if (f->dtype_count[dt]) cJSON_AddNumberToObject(dts, me_dtype_name((me_dtype)dt), f->dtype_count[dt]);
     cJSON *ops = cJSON_AddObjectToObject(o, "ops");
     for (int i = 0; ops && i < f->n_op_kinds; i++)
         cJSON_AddNumberToObject(ops, me_op_names[f->op_order[i]], f->op_count[f->op_order[i]]);

@@ -172,8 +172,9 @@ static me_status quantize_infer(me_graph *g, me_node *n, me_diag *d) {
     if (st != ME_OK) return st;
     const me_tensor *x = &g->tensors[n->in[0]];
     me_tensor *y = &g->tensors[n->out[0]];
-    if (x->dtype != ME_DT_F32)
-        return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "input has dtype %s, expected float32", me_dtype_name(x->dtype));
+    if (x->dtype != ME_DT_F32 && x->dtype != ME_DT_F16) /* f16: ops left in float with --float-bitwidth 16 */
+        return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "input has dtype %s, expected float32 or float16",
+                          me_dtype_name(x->dtype));
     if (y->dtype == ME_DT_UNDEFINED) return me_op_fail(d, ME_ERR_FORMAT, n, "output dtype is not set");
     if (!quant_dtype_ok(y->dtype))
         return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "cannot quantise to %s", me_dtype_name(y->dtype));
@@ -183,8 +184,8 @@ static me_status quantize_infer(me_graph *g, me_node *n, me_diag *d) {
 }
 
 #define DEF_QUANT(NAME, T)                                                                               \
-    static void NAME(const float *x, void *py, const me_qenc *q, int64_t outer, int64_t ns, int64_t run, \
-                     int64_t lo, int64_t hi) {                                                           \
+    static void NAME(const void *px, bool f16, void *py, const me_qenc *q, int64_t outer, int64_t ns,    \
+                     int64_t run, int64_t lo, int64_t hi) {                                              \
         T *y = py;                                                                                       \
         for (int64_t o = 0; o < outer; o++)                                                              \
             for (int64_t s = 0; s < ns; s++) {                                                           \
@@ -192,7 +193,8 @@ static me_status quantize_infer(me_graph *g, me_node *n, me_diag *d) {
                 double off = q->offsets ? q->offsets[s] : 0;                                             \
                 int64_t base = (o * ns + s) * run;                                                       \
                 for (int64_t i = 0; i < run; i++) {                                                      \
-                    float v = x[base + i];                                                               \
+                    float v = f16 ? me_f16_to_f32(((const uint16_t *)px)[base + i])                      \
+                                  : ((const float *)px)[base + i];                                       \
                     double r = isnan(v) ? -off : (double)me_round_half_even(v / scale) - off;            \
                     y[base + i] = (T)me_sat_f64_i64(r, lo, hi);                                          \
                 }                                                                                        \
@@ -212,14 +214,15 @@ static me_status quantize_run(const me_kernel_ctx *k, me_diag *d) {
     int64_t outer, ns, run;
     qenc_layout(y, q, &outer, &ns, &run);
     int64_t lo = me_dtype_int_min(y->dtype), hi = (int64_t)me_dtype_int_max(y->dtype);
-    const float *x = k->in_data[0];
+    const void *x = k->in_data[0];
+    bool f16 = k->in[0]->dtype == ME_DT_F16;
     void *o = k->out_data[0];
     switch (y->dtype) {
-    case ME_DT_U8: quant_u8(x, o, q, outer, ns, run, lo, hi); break;
-    case ME_DT_I8: quant_i8(x, o, q, outer, ns, run, lo, hi); break;
-    case ME_DT_U16: quant_u16(x, o, q, outer, ns, run, lo, hi); break;
-    case ME_DT_I16: quant_i16(x, o, q, outer, ns, run, lo, hi); break;
-    case ME_DT_I32: quant_i32(x, o, q, outer, ns, run, lo, hi); break;
+    case ME_DT_U8: quant_u8(x, f16, o, q, outer, ns, run, lo, hi); break;
+    case ME_DT_I8: quant_i8(x, f16, o, q, outer, ns, run, lo, hi); break;
+    case ME_DT_U16: quant_u16(x, f16, o, q, outer, ns, run, lo, hi); break;
+    case ME_DT_I16: quant_i16(x, f16, o, q, outer, ns, run, lo, hi); break;
+    case ME_DT_I32: quant_i32(x, f16, o, q, outer, ns, run, lo, hi); break;
     default: return me_fail(d, ME_ERR_UNSUPPORTED, "Quantize: no kernel for %s", me_dtype_name(y->dtype));
     }
     return ME_OK;
@@ -233,7 +236,16 @@ static me_status dequantize_infer(me_graph *g, me_node *n, me_diag *d) {
         return me_op_fail(d, ME_ERR_UNSUPPORTED, n, "cannot dequantise %s", me_dtype_name(x->dtype));
     st = check_qenc(n, x, "input", d);
     if (st != ME_OK) return st;
-    return me_set_output(g, n, 0, ME_DT_F32, x->rank, x->dims, d);
+    /* float16 when the FP16 pass made the output f16 (--float-bitwidth 16) */
+    me_dtype to = g->tensors[n->out[0]].dtype == ME_DT_F16 ? ME_DT_F16 : ME_DT_F32;
+    return me_set_output(g, n, 0, to, x->rank, x->dims, d);
+}
+
+/* The f32 values a dequantiser computed, stored as the output dtype wants. */
+static void store_dequantised(float *y, int64_t n, const me_tensor *out, void *dst) {
+    if (out->dtype != ME_DT_F16) return; /* y is dst already */
+    uint16_t *h = dst;
+    for (int64_t i = 0; i < n; i++) h[i] = me_f32_to_f16(y[i]);
 }
 
 #define DEF_DEQUANT(NAME, T)                                                                              \
@@ -277,7 +289,9 @@ static me_status dequantize_run(const me_kernel_ctx *k, me_diag *d) {
     int64_t outer, ns, run;
     qenc_layout(x, q, &outer, &ns, &run);
     const void *in = k->in_data[0];
-    float *o = k->out_data[0];
+    bool f16 = k->out[0]->dtype == ME_DT_F16;
+    if (f16 && !k->scratch) return me_fail(d, ME_ERR_INTERNAL, "Dequantize to float16 needs scratch");
+    float *o = f16 ? k->scratch : k->out_data[0];
     switch (x->dtype) {
     case ME_DT_U8: dequant_u8(in, o, q, outer, ns, run); break;
     case ME_DT_I8: dequant_i8(in, o, q, outer, ns, run); break;
@@ -287,11 +301,20 @@ static me_status dequantize_run(const me_kernel_ctx *k, me_diag *d) {
     case ME_DT_I4: case ME_DT_U4: dequant_4bit(in, x->dtype == ME_DT_I4, o, q, outer, ns, run); break;
     default: return me_fail(d, ME_ERR_UNSUPPORTED, "Dequantize: no kernel for %s", me_dtype_name(x->dtype));
     }
+    store_dequantised(o, me_tensor_numel(k->out[0]), k->out[0], k->out_data[0]);
     return ME_OK;
+}
+
+/* float32 values before they are rounded to a float16 output */
+static size_t dequantize_scratch(const me_graph *g, const me_node *n) {
+    const me_tensor *y = &g->tensors[n->out[0]];
+    int64_t cnt = me_tensor_numel(y);
+    return y->dtype == ME_DT_F16 && cnt > 0 ? (size_t)cnt * sizeof(float) : 0;
 }
 
 static const me_param_schema no_params[] = {{NULL}};
 
 const me_opdef me_opdef_CAST = {"Cast", "qti.aisw", 1, 1, 1, 1, no_params, cast_infer, cast_run, NULL};
 const me_opdef me_opdef_QUANTIZE = {"Quantize", "qti.aisw", 1, 1, 1, 1, no_params, quantize_infer, quantize_run, NULL};
-const me_opdef me_opdef_DEQUANTIZE = {"Dequantize", "qti.aisw", 1, 1, 1, 1, no_params, dequantize_infer, dequantize_run, NULL};
+const me_opdef me_opdef_DEQUANTIZE = {"Dequantize", "qti.aisw", 1, 1, 1, 1, no_params, dequantize_infer, dequantize_run,
+                                      dequantize_scratch};

@@ -22,9 +22,6 @@ static me_status check_options(const me_compile_options *o, me_diag *d) {
         return me_fail(d, ME_ERR_INVALID_ARG, "bias bitwidth %d is out of range (8 or 32)", o->bias_bitwidth);
     if (o->float_bitwidth != 32 && o->float_bitwidth != 16)
         return me_fail(d, ME_ERR_INVALID_ARG, "float bitwidth %d is out of range (32 or 16)", o->float_bitwidth);
-    if (o->float_bitwidth == 16)
-        return me_fail(d, ME_ERR_UNSUPPORTED, "--float-bitwidth 16 together with --quantize is not supported yet "
-                                              "(ops left in float run in float32)");
     if ((unsigned)o->param_quantizer > ME_QUANTIZER_SYMMETRIC || (unsigned)o->act_quantizer > ME_QUANTIZER_SYMMETRIC)
         return me_fail(d, ME_ERR_INVALID_ARG, "unknown quantizer");
     if ((unsigned)o->act_calibration > ME_CALIB_PERCENTILE) return me_fail(d, ME_ERR_INVALID_ARG, "unknown calibration method");

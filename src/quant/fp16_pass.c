@@ -1,10 +1,11 @@
-/* FP16 mode (--float-bitwidth 16 without --quantize): every float32
- * activation and static float tensor inside the graph is stored as float16.
+/* FP16 mode (--float-bitwidth 16): every float32 activation and static
+ * float tensor inside the graph is stored as float16 — without --quantize
+ * the whole graph, with it the ops left in float (float fallback), whose
+ * Dequantize nodes then write and Quantize nodes read float16.
  * Graph inputs and outputs keep float32 (raw files stay interchangeable):
  * a Cast to f16 follows each input and a Cast to f32 precedes each output.
  * Kernels load f16, compute in f32 with the op's float kernel and store f16
- * rounded to nearest even (me_node_run; data movement moves f16 as is).
- * Tensors read by Quantize or written by Dequantize stay float32. */
+ * rounded to nearest even (me_node_run; data movement moves f16 as is). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,15 +14,19 @@
 #include "fp16_pass.h"
 #include "quant_kernels.h"
 
-/* May tensor t be stored as f16? */
+/* May tensor t be stored as f16? A graph input read only by Quantize and
+ * an output written by Dequantize stay f32: a Cast there would only round. */
 static bool convertible(const me_graph *g, const mp_uses *u, int t) {
     const me_tensor *tt = &g->tensors[t];
     if (tt->dtype != ME_DT_F32 || tt->qenc) return false;
-    int p = mp_producer(g, t);
-    if (p >= 0 && g->nodes[p].op == ME_OP_DEQUANTIZE) return false;
-    for (int i = 0; i < u->t[t].n; i++) {
-        int op = g->nodes[u->t[t].v[i].node].op;
-        if (op == ME_OP_QUANTIZE) return false;
+    if (tt->flags & ME_TF_OUTPUT) {
+        int p = mp_producer(g, t);
+        if (p >= 0 && g->nodes[p].op == ME_OP_DEQUANTIZE) return false;
+    }
+    if (tt->flags & ME_TF_INPUT) {
+        bool all_quantize = u->t[t].n > 0;
+        for (int i = 0; i < u->t[t].n; i++) all_quantize &= g->nodes[u->t[t].v[i].node].op == ME_OP_QUANTIZE;
+        if (all_quantize) return false;
     }
     return true;
 }

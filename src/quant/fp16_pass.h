@@ -4,11 +4,12 @@
 
 #include "../ir/ir.h"
 
-/* Run after the graph passes, only without --quantize
- * (me_compile_options.float_bitwidth == 16). */
+/* Run after the graph passes and quantisation
+ * (me_compile_options.float_bitwidth == 16): converts the float tensors
+ * (all of them without --quantize; with it those of the ops left in float). */
 me_status me_fp16_convert(me_graph *g, me_diag *d);
 
-/* The float_bitwidth option without --quantize: 32 leaves the graph alone,
+/* The float_bitwidth option: 32 leaves the graph alone,
  * 16 converts it and verifies the result, anything else is an error. */
 me_status me_fp16_apply_option(int float_bitwidth, me_graph *g, me_diag *d);
 

@@ -195,7 +195,8 @@ me_status me_node_infer(me_graph *g, me_node *n, me_diag *d) {
     for (int i = 0; i < n->n_out; i++)
         out_dt[i] = n->out[i] >= 0 && n->out[i] < g->n_tensors ? g->tensors[n->out[i]].dtype : ME_DT_UNDEFINED;
     me_status st = def->infer(g, n, d);
-    for (int i = 0; i < n->n_in; i++)
+    /* in reverse: a tensor read twice (Mul(x, x)) gets its first, real dtype back */
+    for (int i = n->n_in - 1; i >= 0; i--)
         if (n->in[i] >= 0 && n->in[i] < g->n_tensors) g->tensors[n->in[i]].dtype = in_dt[i];
     if (st != ME_OK) return st;
     for (int i = 0; i < n->n_out; i++) {

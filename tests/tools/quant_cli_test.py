@@ -9,6 +9,7 @@ Usage: quant_cli_test.py --modelexport BIN --workdir DIR
 import argparse
 import filecmp
 import json
+import re
 import os
 import subprocess
 import sys
@@ -48,6 +49,25 @@ def make_model(path):
     ]
     g = helper.make_graph(nodes, "qtest", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, path)
+
+
+def make_fallback_model(path):
+    """x -> Conv -> ReduceMax (no integer kernel: left in float) -> Mul(m, m) (one tensor read twice) -> Gemm."""
+    rng = np.random.default_rng(5)
+    w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.4
+    wf = rng.standard_normal((5, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="/conv"),
+        helper.make_node("ReduceMax", ["c1"], ["m"], axes=[2, 3], keepdims=0, name="/rmax"),
+        helper.make_node("Mul", ["m", "m"], ["m2"], name="/square"),
+        helper.make_node("Gemm", ["m2", "wf"], ["y"], transB=1, name="/fc"),
+    ]
+    g = helper.make_graph(nodes, "fallback", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+                          [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(wf, "wf")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
     onnx.save(m, path)
@@ -159,6 +179,27 @@ def main():
     r = run([me, "verify", P("f.dlc"), P("a8w8.dlc"), "--input-list", cal, "--json", P("v.json")])
     check(r.returncode == 0 and "output SQNR:" in r.stdout, "verify: %d %s" % (r.returncode, r.stderr))
     check(os.path.exists(P("v.json")) and json.load(open(P("v.json")))["outputs"][0]["name"] == "y", "verify --json")
+
+    # ---- ops left in float, in float32 and in float16 (--float-bitwidth 16) ----
+    fb_model = P("fallback.onnx")
+    make_fallback_model(fb_model)
+    sq, dts = {}, {}
+    for bw in (32, 16):
+        out = P("fallback%d.dlc" % bw)
+        r = run([me, "compile-qnn", fb_model, out, "--quantize", "--calibration-data", cal, "--float-bitwidth", str(bw)])
+        m = re.search(r"output SQNR: (-?[0-9.]+) dB", r.stdout)
+        check(r.returncode == 0 and m, "fallback fb%d: exit %d %s" % (bw, r.returncode, r.stderr.strip()))
+        ri = run([me, "inspect", "--json", out])
+        check(ri.returncode == 0, "inspect fallback%d: %s" % (bw, ri.stderr.strip()))
+        if m and ri.returncode == 0:
+            sq[bw] = float(m.group(1))
+            dts[bw] = json.loads(ri.stdout)["tensor_dtypes"]
+    if len(sq) == 2:
+        print("float fallback: output SQNR %.2f dB in float32, %.2f dB in float16; tensor dtypes %r / %r"
+              % (sq[32], sq[16], dts[32], dts[16]))
+        check("float16" not in dts[32] and dts[16].get("float16", 0) >= 2,
+              "float16 fallback: float16 tensors %r (float32 build) vs %r" % (dts[32], dts[16]))
+        check(sq[32] > 25 and sq[16] > sq[32] - 1.0, "float16 fallback costs too much: %.2f vs %.2f dB" % (sq[16], sq[32]))
 
     # ---- usage errors: exit 2 ----
     q = base + [P("bad.dlc"), "--quantize", "--calibration-data", cal]
