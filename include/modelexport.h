@@ -230,6 +230,10 @@ me_status me_session_set_threads(me_session *s, int n_threads, me_error **err);
  * (me_string_free). */
 me_status me_verify(const char *float_dlc, const char *quant_dlc, const char *input_list,
                     const char *json_path, char **table, me_error **err);
+/* The same with the kernels split over n_threads (0 = every core, as
+ * me_verify does; the figures do not depend on it). */
+me_status me_verify_threads(const char *float_dlc, const char *quant_dlc, const char *input_list,
+                            const char *json_path, int n_threads, char **table, me_error **err);
 
 /* ---- language models compiled from GGUF (docs/llm.md) ---- */
 /* A session owns the KV cache and the position; the model must outlive it. */

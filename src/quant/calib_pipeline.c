@@ -127,7 +127,7 @@ me_status me_quant_report(const char *in_path, const char *out_path, const me_co
     me_input_list l = {0};
     if (st == ME_OK) st = me_input_list_load(o->calibration_list, &fg, &l, d);
     me_report r = {0};
-    if (st == ME_OK) st = me_report_run(&fg, qg, &l, &r, d);
+    if (st == ME_OK) st = me_report_run(&fg, qg, &l, 0, &r, d);
     if (st == ME_OK && !(o->report_path && !*o->report_path)) {
         char *path = NULL;
         if (!o->report_path) {

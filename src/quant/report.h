@@ -21,7 +21,10 @@ typedef struct me_report {
     int n_samples;
 } me_report;
 
-me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_list *l, me_report *r, me_diag *d);
+/* Runs both graphs over every list entry, kernels split over n_threads
+ * (0: every core; results do not depend on it). */
+me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_list *l, int n_threads, me_report *r,
+                        me_diag *d);
 void me_report_free(me_report *r);
 me_status me_report_write_json(const me_report *r, const char *path, me_diag *d);
 /* Readable table grouped by scope (worst group first), then one

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../ops/ops.h"
+#include "../runtime/threadpool.h"
 #include "report.h"
 
 typedef struct rctx {
@@ -95,7 +96,8 @@ static int by_sqnr(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_list *l, me_report *r, me_diag *d) {
+me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_list *l, int n_threads, me_report *r,
+                        me_diag *d) {
     memset(r, 0, sizeof *r);
     rctx c = {fg, qg, calloc((size_t)fg->n_tensors + 1, sizeof(float *)), malloc(((size_t)fg->n_tensors + 1) * sizeof(int)),
               malloc(((size_t)qg->n_tensors + 1) * sizeof(int)), r, NULL, 0, 0};
@@ -132,7 +134,11 @@ me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_l
     int have_f = 0, have_q = 0;
     if (st == ME_OK && (st = me_exec_create(fg, &fe, d)) == ME_OK) have_f = 1;
     if (st == ME_OK && (st = me_exec_create(qg, &qe, d)) == ME_OK) have_q = 1;
+    /* without a pool (threads could not start) kernels run on one thread */
+    me_threadpool *pool = st == ME_OK ? me_threadpool_create(n_threads > 0 ? n_threads : me_cpu_count()) : NULL;
     if (st == ME_OK) {
+        me_exec_set_pool(&fe, pool);
+        me_exec_set_pool(&qe, pool);
         fe.observe = save_float;
         fe.observe_user = &c;
         qe.observe = compare_q;
@@ -148,6 +154,7 @@ me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_l
     r->n_samples = l->n_runs;
     if (have_f) me_exec_free(&fe);
     if (have_q) me_exec_free(&qe);
+    me_threadpool_destroy(pool);
     for (int t = 0; c.saved && t < fg->n_tensors; t++) free(c.saved[t]);
     free(c.saved);
     free(c.row_of);

@@ -9,13 +9,18 @@
 
 me_status me_verify(const char *float_dlc, const char *quant_dlc, const char *input_list, const char *json_path,
                     char **table, me_error **err) {
+    return me_verify_threads(float_dlc, quant_dlc, input_list, json_path, 0, table, err);
+}
+
+me_status me_verify_threads(const char *float_dlc, const char *quant_dlc, const char *input_list, const char *json_path,
+                            int n_threads, char **table, me_error **err) {
     if (err) *err = NULL;
     if (table) *table = NULL;
     me_diag d;
     me_diag_init(&d);
     me_status st = ME_OK;
-    if (!float_dlc || !quant_dlc || !input_list) {
-        st = me_fail(&d, ME_ERR_INVALID_ARG, "me_verify: two DLC paths and an input list are required");
+    if (!float_dlc || !quant_dlc || !input_list || n_threads < 0) {
+        st = me_fail(&d, ME_ERR_INVALID_ARG, "me_verify: two DLC paths, an input list and n_threads >= 0 are required");
         me_api_fail(err, st, &d);
         me_diag_free(&d);
         return st;
@@ -35,7 +40,7 @@ me_status me_verify(const char *float_dlc, const char *quant_dlc, const char *in
     me_input_list l = {0};
     if (st == ME_OK) st = me_input_list_load(input_list, &fg, &l, &d);
     me_report r = {0};
-    if (st == ME_OK) st = me_report_run(&fg, &qg, &l, &r, &d);
+    if (st == ME_OK) st = me_report_run(&fg, &qg, &l, n_threads, &r, &d);
     if (st == ME_OK && json_path) st = me_report_write_json(&r, json_path, &d);
     if (st == ME_OK && table) {
         *table = me_report_table(&r);

@@ -179,6 +179,11 @@ def main():
     r = run([me, "verify", P("f.dlc"), P("a8w8.dlc"), "--input-list", cal, "--json", P("v.json")])
     check(r.returncode == 0 and "output SQNR:" in r.stdout, "verify: %d %s" % (r.returncode, r.stderr))
     check(os.path.exists(P("v.json")) and json.load(open(P("v.json")))["outputs"][0]["name"] == "y", "verify --json")
+    for t in (1, 2):
+        r = run([me, "verify", P("f.dlc"), P("a8w8.dlc"), "--input-list", cal, "--threads", str(t), "--json", P("v%d.json" % t)])
+        check(r.returncode == 0, "verify --threads %d: %s" % (t, r.stderr))
+    check(os.path.exists(P("v1.json")) and os.path.exists(P("v2.json")) and
+          filecmp.cmp(P("v1.json"), P("v2.json"), shallow=False), "verify: --threads 1 and 2 give different reports")
 
     # ---- ops left in float, in float32 and in float16 (--float-bitwidth 16) ----
     fb_model = P("fallback.onnx")
