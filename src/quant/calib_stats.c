@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/util.h"
+#include "../runtime/threadpool.h"
 #include "calib.h"
 
 void me_calib_free(me_calib_stats *s) {
@@ -109,6 +110,10 @@ me_status me_calib_collect(const me_graph *g, const me_input_list *l, me_calib_s
     }
     e.observe = on_node;
     e.observe_user = &o;
+    /* float kernels give the same results on any thread count, so the
+     * statistics do too; without a pool everything runs on one thread */
+    me_threadpool *pool = me_threadpool_create(me_cpu_count());
+    me_exec_set_pool(&e, pool);
     for (o.pass = 1; o.pass <= 2 && st == ME_OK; o.pass++) {
         for (int r = 0; r < l->n_runs && st == ME_OK; r++) {
             st = me_input_list_feed(l, r, &e, d);
@@ -119,6 +124,7 @@ me_status me_calib_collect(const me_graph *g, const me_input_list *l, me_calib_s
     }
     s->n_samples = l->n_runs;
     me_exec_free(&e);
+    me_threadpool_destroy(pool);
     free(o.slot);
     if (st != ME_OK) me_calib_free(s);
     return st;
