@@ -2,7 +2,7 @@
 """Export the end-to-end test models of modelexport to ONNX.
 
 Usage:
-    export_models.py OUTDIR [--only NAME ...] [--torch-outputs]
+    export_models.py OUTDIR [--only NAME ...] [--torch-outputs] [--trained]
 
 For every model NAME this writes
     OUTDIR/NAME.onnx          the model (opset 17, static shapes, random weights)
@@ -15,6 +15,11 @@ and with --torch-outputs also
                               writes them (a third reference next to ONNX Runtime).
 
 Everything is seeded, so two runs produce byte-identical inputs and weights.
+
+With --trained the models are first trained for a few hundred steps on a
+synthetic task (synthetic_tasks.py) and the inputs come from that task's
+distribution: the quantisation acceptance test uses these, because the
+accuracy of quantisation is a property of trained networks.
 
 BatchNorm layers are given non-trivial statistics (see `calibrate_batchnorm`) so
 that BN folding in the compiler is really exercised. Every exported graph is
@@ -49,6 +54,7 @@ SAMPLES = 2         # input samples per model
 # The ONNX ops the compiler supports (domain "" / "ai.onnx" only).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 from core_ops import SUPPORTED_OPS  # noqa: E402
+import synthetic_tasks  # noqa: E402  (same folder)
 
 
 # --------------------------------------------------------------------------
@@ -502,7 +508,7 @@ def make_input(spec, rng):
     return rng.standard_normal(spec["shape"], dtype=np.float32)
 
 
-def export(name, outdir, torch_outputs):
+def export(name, outdir, torch_outputs, trained=False):
     """Export one model and its inputs; return (op histogram, ModelProto)."""
     spec = MODELS[name]
     seed = zlib.crc32(name.encode())      # stable per model, whatever the table holds
@@ -513,7 +519,14 @@ def export(name, outdir, torch_outputs):
         calibrate_batchnorm(model, spec["inputs"][0]["shape"], seed)
 
     rng = np.random.default_rng(seed)
-    samples = [[make_input(s, rng) for s in spec["inputs"]] for _ in range(SAMPLES)]
+    if trained:
+        if len(spec["inputs"]) != 1:
+            raise RuntimeError("%s: --trained needs a model with one input" % name)
+        loss = synthetic_tasks.train(model, spec["inputs"][0], seed)
+        print("  %s: trained on its synthetic task, final loss %.3f" % (name, loss))
+        samples = [[synthetic_tasks.task_sample(spec["inputs"][0], seed + k)] for k in range(SAMPLES)]
+    else:
+        samples = [[make_input(s, rng) for s in spec["inputs"]] for _ in range(SAMPLES)]
 
     path = os.path.join(outdir, name + ".onnx")
     example = tuple(torch.from_numpy(a) for a in samples[0])
@@ -575,6 +588,8 @@ def main():
                     help="export just these models (resnet50 is only exported this way)")
     ap.add_argument("--torch-outputs", action="store_true",
                     help="also write PyTorch's outputs to OUTDIR/NAME.torch/Result_<k>/")
+    ap.add_argument("--trained", action="store_true",
+                    help="train each model on its synthetic task first (synthetic_tasks.py)")
     args = ap.parse_args()
 
     names = args.only or [n for n, s in MODELS.items() if s["default"]]
@@ -591,7 +606,7 @@ def main():
     bad = False
     for name in names:
         t0 = time.time()
-        hist, proto = export(name, args.outdir, args.torch_outputs)
+        hist, proto = export(name, args.outdir, args.torch_outputs, args.trained)
         size = os.path.getsize(os.path.join(args.outdir, name + ".onnx"))
         print("%s: %d nodes, %.1f MB, %.1f s" % (name, sum(hist.values()), size / 1e6,
                                                    time.time() - t0))
