@@ -80,7 +80,7 @@ me_status me_api_build_graph(const char *path, const me_compile_options *o, int 
     g->compile_options = me_arena_strdup(&g->arena, o->command_line ? o->command_line : "");
     if (!g->compile_options) return me_fail(d, ME_ERR_NOMEM, "out of memory");
     if (run_passes) {
-        me_pass_options po = {o->optimize, o->verify_each_pass};
+        me_pass_options po = {o->optimize, o->verify_each_pass, o->quantize};
         st = me_run_passes(g, &po, d);
         if (st != ME_OK) return st;
     }

@@ -1,4 +1,4 @@
-/* Body shared by the x86 blockq_dot variants (see kernels.h): an including file
+/* Body of the AVX2 blockq_dot variant (see kernels.h): the including file
  * defines BQ_NAME_Q4_0 / BQ_NAME_Q8_0 and the two integer block products
  *     __m256i BQ_DOT_Q4(__m256i q, __m256i a)  q: 32 nibbles 0..15 (element order), a: int8
  *     __m256i BQ_DOT_Q8(__m256i w, __m256i a)  w, a: int8
@@ -57,10 +57,11 @@ static inline __m256i bq_unpack_q4(const uint8_t *qs) {
 
 #define BQ_INLINE static inline __attribute__((always_inline))
 
-/* g (1..8) blocks of the weight row against nr activation rows; q4: nibble
- * weights; ad: the rows' float block scales (row stride nb) or NULL */
-BQ_INLINE void bq_group(int q4, int g, const uint8_t *w, const uint8_t *act, size_t act_stride, const float *ad,
-                        int64_t nb, int nr, __m256 *acc) {
+/* g (1..8) blocks of the weight row against nr prepared activation rows (kernels.h
+ * layout); q4: nibble weights. act points at block b0's quants of row 0, ad at
+ * block b0's expanded scales of row 0 (both advance by act_stride per row). */
+BQ_INLINE void bq_group(int q4, int g, const uint8_t *w, const uint8_t *act, const uint8_t *ad, size_t act_stride,
+                        int nr, __m256 *acc) {
     const int wbytes = q4 ? 18 : 34;
     __m256i wv[8];
 #pragma GCC unroll 8
@@ -70,51 +71,56 @@ BQ_INLINE void bq_group(int q4, int g, const uint8_t *w, const uint8_t *act, siz
                        : _mm256_loadu_si256((const __m256i *)(w + k * wbytes + 2));
     const __m256 dw = bq_scales(w, wbytes, g); /* 0 past the last block */
     const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(g), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-#pragma GCC unroll 4
+    const __m256i didx = _mm256_setr_epi32(0, 8, 16, 24, 32, 40, 48, 56);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+#pragma GCC unroll 8
     for (int r = 0; r < nr; r++) {
         const uint8_t *a = act + (size_t)r * act_stride;
         __m256i iv[8];
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             if (k < g) {
-                const __m256i av = _mm256_loadu_si256((const __m256i *)(a + 34 * k + 2));
+                const __m256i av = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + 32 * k)), flip);
                 iv[k] = q4 ? BQ_DOT_Q4(wv[k], av) : BQ_DOT_Q8(wv[k], av);
             } else {
                 iv[k] = _mm256_setzero_si256();
             }
         }
-        const __m256 da = !ad     ? bq_scales(a, 34, g)
-                          : g == 8 ? _mm256_loadu_ps(ad + r * nb)
-                                   : _mm256_maskload_ps(ad + r * nb, live);
+        const __m256 da = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (const float *)(ad + (size_t)r * act_stride),
+                                                   didx, _mm256_castsi256_ps(live), 4);
         const __m256 s = _mm256_cvtepi32_ps(bq_hsum8(iv)); /* |block sum| < 2^24: exact */
         acc[r] = _mm256_fmadd_ps(s, _mm256_mul_ps(dw, da), acc[r]);
     }
 }
 
-BQ_INLINE void bq_dot_rows(int q4, int64_t nb, const uint8_t *w, const uint8_t *act, size_t act_stride,
-                           const float *ad, int nr, float *out) {
+BQ_INLINE void bq_dot_rows(int q4, int64_t nb, const uint8_t *w, const uint8_t *act, size_t act_stride, int nr,
+                           float *out) {
     const int wbytes = q4 ? 18 : 34;
+    const uint8_t *ad = act + (size_t)nb * 32;
     __m256 acc[ME_BLOCKQ_DOT_MAX_ROWS];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_ps();
     int64_t b0 = 0;
     for (; b0 + 8 <= nb; b0 += 8)
-        bq_group(q4, 8, w + (size_t)b0 * wbytes, act + (size_t)b0 * 34, act_stride, ad ? ad + b0 : NULL, nb, nr, acc);
+        bq_group(q4, 8, w + (size_t)b0 * wbytes, act + (size_t)b0 * 32, ad + (size_t)b0 * 32, act_stride, nr, acc);
     if (b0 < nb)
-        bq_group(q4, (int)(nb - b0), w + (size_t)b0 * wbytes, act + (size_t)b0 * 34, act_stride, ad ? ad + b0 : NULL,
-                 nb, nr, acc);
+        bq_group(q4, (int)(nb - b0), w + (size_t)b0 * wbytes, act + (size_t)b0 * 32, ad + (size_t)b0 * 32, act_stride,
+                 nr, acc);
     for (int r = 0; r < nr; r++) out[r] = bq_hsum_ps(acc[r]);
 }
 
 /* nr as a constant, so the row loop unrolls and the accumulators stay in registers */
 #define BQ_ENTRY(NAME, Q4)                                                                                      \
-    void NAME(int64_t nb, const void *wrow, const void *act, size_t act_stride, const float *act_d, int nr,     \
-              float *out) {                                                                                     \
+    void NAME(int64_t nb, const void *wrow, const void *act, size_t act_stride, int nr, float *out) {           \
         switch (nr) {                                                                                           \
-        case 4: bq_dot_rows(Q4, nb, wrow, act, act_stride, act_d, 4, out); break;                               \
-        case 3: bq_dot_rows(Q4, nb, wrow, act, act_stride, act_d, 3, out); break;                               \
-        case 2: bq_dot_rows(Q4, nb, wrow, act, act_stride, act_d, 2, out); break;                               \
-        default: bq_dot_rows(Q4, nb, wrow, act, act_stride, act_d, 1, out); break;                              \
+        case 8: bq_dot_rows(Q4, nb, wrow, act, act_stride, 8, out); break;                                      \
+        case 7: bq_dot_rows(Q4, nb, wrow, act, act_stride, 7, out); break;                                      \
+        case 6: bq_dot_rows(Q4, nb, wrow, act, act_stride, 6, out); break;                                      \
+        case 5: bq_dot_rows(Q4, nb, wrow, act, act_stride, 5, out); break;                                      \
+        case 4: bq_dot_rows(Q4, nb, wrow, act, act_stride, 4, out); break;                                      \
+        case 3: bq_dot_rows(Q4, nb, wrow, act, act_stride, 3, out); break;                                      \
+        case 2: bq_dot_rows(Q4, nb, wrow, act, act_stride, 2, out); break;                                      \
+        default: bq_dot_rows(Q4, nb, wrow, act, act_stride, 1, out); break;                                     \
         }                                                                                                       \
     }
 BQ_ENTRY(BQ_NAME_Q4_0, 1)

@@ -30,4 +30,15 @@ void me_add_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const floa
 void me_mul_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
                 int64_t sb, float *o, int64_t n);
 
+/* y = f(x) over n floats with the unary_f32 row `op` of kern (NULL: the
+ * dispatch choice), split over threads in 64-element-aligned chunks (each
+ * element computed alone, so results do not depend on the split). x == y is
+ * allowed. me_unary_f32_fn_of gives the row itself. */
+typedef enum me_unary_op {
+    ME_UNARY_EXP, ME_UNARY_SIGMOID, ME_UNARY_SILU, ME_UNARY_TANH, ME_UNARY_ERF, ME_UNARY_GELU
+} me_unary_op;
+me_unary_f32_fn me_unary_f32_fn_of(const me_unary_f32_kernel *kern, me_unary_op op);
+void me_unary_f32(me_threadpool *tp, const me_unary_f32_kernel *kern, me_unary_op op, const float *x, float *y,
+                  int64_t n);
+
 #endif

@@ -21,7 +21,7 @@
     }
 
 const me_gemm_f32_kernel me_gemm_f32_kernels[] = {
-#define X(id, isa, nn, nt, mr, nr) {id, isa, nn, nt, mr, nr},
+#define X(id, isa, nn, nt, mr, nr, packed, pmr, pnr) {id, isa, nn, nt, mr, nr, packed, pmr, pnr},
 #include "gemm_f32.inc"
 #undef X
 };
@@ -45,9 +45,27 @@ const int me_eltwise_f32_kernel_count = (int)(sizeof me_eltwise_f32_kernels / si
 DEFINE_SELECT(eltwise_f32)
 
 const me_blockq_dot_kernel me_blockq_dot_kernels[] = {
-#define X(id, isa, q4_0, q8_0) {id, isa, q4_0, q8_0},
+#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6) {id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6},
 #include "blockq_dot.inc"
 #undef X
 };
 const int me_blockq_dot_kernel_count = (int)(sizeof me_blockq_dot_kernels / sizeof me_blockq_dot_kernels[0]);
 DEFINE_SELECT(blockq_dot)
+
+const me_qint8_kernel me_qint8_kernels[] = {
+#define X(id, isa, gemm, dw, add, quant) {id, isa, gemm, dw, add, quant},
+#include "qint8.inc"
+#undef X
+};
+const int me_qint8_kernel_count = (int)(sizeof me_qint8_kernels / sizeof me_qint8_kernels[0]);
+DEFINE_SELECT(qint8)
+
+#define ME_UNARY_F32_ROW(fn, sfx) me_unary_f32_##fn##__##sfx,
+const me_unary_f32_kernel me_unary_f32_kernels[] = {
+#define X(id, isa, sfx) {id, isa, ME_UNARY_F32_FNS(ME_UNARY_F32_ROW, sfx)},
+#include "unary_f32.inc"
+#undef X
+};
+#undef ME_UNARY_F32_ROW
+const int me_unary_f32_kernel_count = (int)(sizeof me_unary_f32_kernels / sizeof me_unary_f32_kernels[0]);
+DEFINE_SELECT(unary_f32)

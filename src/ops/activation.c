@@ -6,6 +6,7 @@
  * overflow; `threshold` keeps its literal meaning (y = x when beta*x > it). */
 #include <math.h>
 
+#include "../kernels/dispatch.h"
 #include "eltwise_util.h"
 
 typedef enum act_kind {
@@ -62,14 +63,11 @@ static me_status act_resolve(const me_node *n, act_kind *kind, act_params *p, me
     return ME_OK;
 }
 
-static inline float sigmoid_f(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
-/* One loop per kind so the switch stays out of the element loop. */
-static void act_f32(act_kind kind, const act_params *p, const float *x, float *y, int64_t n) {
+/* One loop per kind so the switch stays out of the element loop. Sigmoid,
+ * Tanh and Gelu go through the unary_f32 registry row `uk` (src/kernels;
+ * error bounds against libm in unary_f32_simd.h). */
+static void act_f32(act_kind kind, const act_params *p, const me_unary_f32_kernel *uk, const float *x, float *y,
+                    int64_t n) {
     switch (kind) {
     case ACT_ELU: {
         float a = p->alpha;
@@ -77,7 +75,7 @@ static void act_f32(act_kind kind, const act_params *p, const float *x, float *y
         break;
     }
     case ACT_GELU:
-        for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        uk->gelu(x, y, n);
         break;
     case ACT_HARD_SIGMOID: {
         float a = p->alpha, b = p->beta;
@@ -108,7 +106,7 @@ static void act_f32(act_kind kind, const act_params *p, const float *x, float *y
         break;
     }
     case ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++) y[i] = sigmoid_f(x[i]);
+        uk->sigmoid(x, y, n);
         break;
     case ACT_SOFTPLUS: {
         float b = p->beta, t = p->threshold;
@@ -119,10 +117,26 @@ static void act_f32(act_kind kind, const act_params *p, const float *x, float *y
         break;
     }
     case ACT_TANH:
-        for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        uk->tanh(x, y, n);
         break;
     default: break;
     }
+}
+
+/* Below this many elements an activation is not worth waking the workers. */
+enum { ACT_PAR_MIN = 1 << 13 };
+
+typedef struct act_job {
+    act_kind kind;
+    const act_params *p;
+    const me_unary_f32_kernel *uk;
+    const float *x;
+    float *y;
+} act_job;
+
+static void act_chunk(void *v, int64_t b, int64_t e) {
+    const act_job *j = v;
+    act_f32(j->kind, j->p, j->uk, j->x + b, j->y + b, e - b);
 }
 
 /* Integer Relu / ReluMinMax: bounds rounded inward and clamped to the type. */
@@ -182,7 +196,10 @@ static me_status act_run(const me_kernel_ctx *k, me_diag *d) {
     me_dtype dt = k->in[0]->dtype;
     int64_t count = me_tensor_numel(k->in[0]);
     if (dt == ME_DT_F32) {
-        act_f32(kind, &p, k->in_data[0], k->out_data[0], count);
+        act_job j = {kind, &p, k->variant ? k->variant : me_unary_f32_select(), k->in_data[0], k->out_data[0]};
+        /* element-wise, so chunks over threads give the same results */
+        if (count < ACT_PAR_MIN) act_chunk(&j, 0, count);
+        else me_parallel_for(k->pool, count, 64, act_chunk, &j);
         return ME_OK;
     }
     if ((unsigned)dt < ME_DT_COUNT && int_clamp[dt] && (kind == ACT_RELU || kind == ACT_RELU_MIN_MAX)) {

@@ -25,7 +25,7 @@ static me_status concat_infer(me_graph *g, me_node *n, me_diag *d) {
     const me_tensor *first = me_mv_input(g, n, 0, d);
     if (!first) return ME_ERR_FORMAT;
     if (!me_mv_elem_size(n, first->dtype, d)) return ME_ERR_UNSUPPORTED;
-    int rank = first->rank, axis;
+    int rank = first->rank, axis = 0;
     if (rank < 1) return me_fail(d, ME_ERR_FORMAT, "node '%s' (Concat): inputs must have rank >= 1", n->name);
     me_status st = concat_axis(n, rank, &axis, d);
     if (st != ME_OK) return st;
@@ -53,7 +53,7 @@ static me_status concat_run(const me_kernel_ctx *k, me_diag *d) {
     const me_tensor *first = k->in[0];
     size_t es = me_mv_elem_size(n, first->dtype, d);
     if (!es) return ME_ERR_UNSUPPORTED;
-    int rank = first->rank, axis;
+    int rank = first->rank, axis = 0;
     me_status st = concat_axis(n, rank, &axis, d);
     if (st != ME_OK) return st;
     int64_t dims[ME_MAX_RANK];

@@ -18,7 +18,9 @@
 
 #include "../core/util.h"
 #include "../kernels/dispatch.h"
+#include "../kernels/gemm_f32_packed.h"
 #include "fused_activation.h"
+#include "gemm_epi.h"
 #include "gemm_f32.h"
 #include "ops.h"
 #include "param_read.h"
@@ -118,14 +120,15 @@ static bool conv_is_pointwise(const conv_geom *g) {
            g->pad[2] == 0 && g->pad[3] == 0;
 }
 
-/* Output pixels per patch block: enough rows for the GEMM to reuse each
- * weight panel well, while the patch stays around L2 size. */
+/* Output pixels per patch block: a few MB of patch, so that a conv makes
+ * few parallel calls (the packed path gathers and multiplies each thread's
+ * rows in L2-sized pieces, conv_gemm_rows). */
 static int64_t conv_block_pixels(const conv_geom *g) {
     int64_t kg, p = 0;
     if (me_mul_i64(g->fh, g->fw, &kg) && me_mul_i64(kg, g->cin_g, &kg) && kg > 0 && kg < INT64_MAX / 4)
-        p = (512 * 1024) / (kg * (int64_t)sizeof(float));
+        p = (2048 * 1024) / (kg * (int64_t)sizeof(float));
     if (p < 64) p = 64;
-    p = (p + 47) / 48 * 48;
+    p = (p + 167) / 168 * 168; /* whole register tiles of every variant (14, 8, 6, 4 rows) */
     int64_t total = g->n * g->oh * g->ow;
     return p < total ? p : total;
 }
@@ -146,6 +149,47 @@ static size_t conv_scratch(const me_graph *gr, const me_node *nd) {
                       NULL) != ME_OK)
         return 0;
     return conv_patch_bytes(&g);
+}
+
+/* Pre-packed weights: each group's [fh*fw*cin_g, cout_g] weight matrix in
+ * the GEMM variant's panels (kernels/gemm_f32_packed.h), group after group.
+ * Not for groups narrower than a vector (a panel would be mostly padding). */
+static const me_gemm_f32_kernel *conv_gemm_kernel(const void *variant) {
+    return variant ? (const me_gemm_f32_kernel *)variant : me_gemm_f32_select();
+}
+
+static bool conv_group_packed_bytes(const conv_geom *g, const me_gemm_f32_kernel *kern, size_t *bytes) {
+    int64_t kg;
+    if (g->group != 1 && g->cout_g < 16) return false;
+    if (!me_mul_i64(g->fh, g->fw, &kg) || !me_mul_i64(kg, g->cin_g, &kg)) return false;
+    return me_gemm_f32_packed_size(g->cout_g, kg, kern->pnr, bytes) && *bytes > 0;
+}
+
+static size_t conv_packed_bytes(const me_graph *gr, const me_node *nd, const void *variant) {
+    const me_tensor *w = input_tensor(gr, nd, 1);
+    conv_geom g;
+    size_t b;
+    if (!w || !(w->flags & ME_TF_STATIC) || !w->data ||
+        conv_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), false, &g, NULL) != ME_OK ||
+        !conv_group_packed_bytes(&g, conv_gemm_kernel(variant), &b) || !me_mul_size(b, (size_t)g.group, &b))
+        return 0;
+    return b;
+}
+
+static me_status conv_pack(const me_graph *gr, const me_node *nd, const void *variant, void *dst, me_diag *d) {
+    const me_tensor *w = input_tensor(gr, nd, 1);
+    conv_geom g;
+    me_status st = conv_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), false, &g, d);
+    if (st) return st;
+    const me_gemm_f32_kernel *kern = conv_gemm_kernel(variant);
+    size_t gb;
+    if (!(w->flags & ME_TF_STATIC) || !w->data || w->nbytes / sizeof(float) < (size_t)me_tensor_numel(w) ||
+        !conv_group_packed_bytes(&g, kern, &gb))
+        return me_fail(d, ME_ERR_INTERNAL, "node '%s': Conv2d weights cannot be packed", nd->name);
+    for (int64_t gi = 0; gi < g.group; gi++)
+        me_gemm_f32_pack_b(kern->pnr, g.cout_g, g.fh * g.fw * g.cin_g, (const float *)w->data + gi * g.cout_g, g.cout,
+                           1, (float *)dst + (size_t)gi * (gb / sizeof(float)));
+    return ME_OK;
 }
 
 /* Fetches geometry and data pointers for a kernel call; *empty when there is
@@ -178,10 +222,25 @@ static void im2col_rows(void *v, int64_t b, int64_t e) {
         int64_t p = j->p0 + r;
         int64_t ow = p % g->ow, oh = (p / g->ow) % g->oh, n = p / (g->ow * g->oh);
         float *dst = j->patch + r * j->kg;
+        const int64_t iw0 = ow * g->stride[1] - g->pad[2];
         for (int64_t kh = 0; kh < g->fh; kh++) {
             int64_t ih = oh * g->stride[0] - g->pad[0] + kh * g->dil[0];
+            if (g->dil[1] == 1 && g->group == 1) {
+                /* the taps of a filter row are one contiguous run of the input row */
+                int64_t lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->fw ? g->w - iw0 : g->fw;
+                if (ih < 0 || ih >= g->h || hi <= lo) {
+                    memset(dst, 0, (size_t)(g->fw * cin_g) * sizeof(float));
+                } else {
+                    if (lo > 0) memset(dst, 0, (size_t)(lo * cin_g) * sizeof(float));
+                    memcpy(dst + lo * cin_g, j->x + ((n * g->h + ih) * g->w + iw0 + lo) * g->c,
+                           (size_t)((hi - lo) * cin_g) * sizeof(float));
+                    if (hi < g->fw) memset(dst + hi * cin_g, 0, (size_t)((g->fw - hi) * cin_g) * sizeof(float));
+                }
+                dst += g->fw * cin_g;
+                continue;
+            }
             for (int64_t kw = 0; kw < g->fw; kw++, dst += cin_g) {
-                int64_t iw = ow * g->stride[1] - g->pad[2] + kw * g->dil[1];
+                int64_t iw = iw0 + kw * g->dil[1];
                 if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
                     memset(dst, 0, (size_t)cin_g * sizeof(float));
                 else
@@ -189,6 +248,30 @@ static void im2col_rows(void *v, int64_t b, int64_t e) {
                            (size_t)cin_g * sizeof(float));
             }
         }
+    }
+}
+
+/* Gathers patch rows [b, e) of a block and multiplies them by one group's
+ * packed weights: one pass per thread's rows while the patch rows are hot. */
+typedef struct conv_gemm_job {
+    im2col_job ij;
+    const me_gemm_f32_kernel *kern;
+    const float *bp;
+    float *yb;
+    int64_t cout_g, ldy;
+    me_gemm_f32_epi e;
+} conv_gemm_job;
+
+static void conv_gemm_rows(void *v, int64_t b, int64_t e) {
+    const conv_gemm_job *j = v;
+    const int64_t kg = j->ij.kg, mr = j->kern->pmr;
+    /* ~256 KB of patch rows at a time, but enough rows to reuse each weight panel */
+    int64_t sub = (256 * 1024) / (kg * (int64_t)sizeof(float)) / mr * mr;
+    if (sub < 8 * mr) sub = 8 * mr;
+    for (int64_t r0 = b; r0 < e; r0 += sub) {
+        int64_t r1 = e - r0 < sub ? e : r0 + sub;
+        im2col_rows((void *)&j->ij, r0, r1);
+        j->kern->packed(r1 - r0, j->cout_g, kg, j->ij.patch + r0 * kg, kg, j->bp, j->yb + r0 * j->ldy, j->ldy, &j->e);
     }
 }
 
@@ -201,6 +284,53 @@ static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
     const float *bias = k->n_in > 2 && k->in[2] ? k->in_data[2] : NULL;
     float *y = k->out_data[0];
     const int64_t cin_g = g.cin_g, cout_g = g.cout_g, cout = g.cout;
+    const me_gemm_f32_kernel *kern = conv_gemm_kernel(k->variant);
+    size_t gbytes;
+    if (k->packed && conv_group_packed_bytes(&g, kern, &gbytes)) {
+        /* pre-packed weights: bias and activation in the GEMM's store */
+        const float *bp = k->packed;
+        const int64_t gfl = (int64_t)(gbytes / sizeof(float));
+        me_gemm_f32_epi e;
+        bool post = me_gemm_epi_for_node(k->node, NULL, &e);
+        if (conv_is_pointwise(&g)) {
+            int64_t rows = g.n * g.h * g.w;
+            for (int64_t gi = 0; gi < g.group; gi++) {
+                e.bias = bias ? bias + gi * cout_g : NULL;
+                me_sgemm_packed(k->pool, kern, rows, cout_g, cin_g, x + gi * cin_g, g.c, bp + gi * gfl, y + gi * cout_g,
+                                cout, &e);
+            }
+            if (post) me_apply_fused_activation_mt(k->pool, k->node, y, rows * cout);
+            return ME_OK;
+        }
+        if (!k->scratch) return me_fail(d, ME_ERR_INTERNAL, "node '%s': convolution scratch is missing", k->node->name);
+        const int64_t kg = g.fh * g.fw * cin_g, total = g.n * g.oh * g.ow, block = conv_block_pixels(&g);
+        const int threads = me_threadpool_threads(k->pool);
+        conv_gemm_job cj = {{&g, x, k->scratch, 0, 0, kg}, kern, NULL, NULL, cout_g, cout, e};
+        for (int64_t p0 = 0; p0 < total; p0 += block) {
+            int64_t rows = total - p0 < block ? total - p0 : block;
+            float *yb = y + p0 * cout;
+            for (int64_t gi = 0; gi < g.group; gi++) {
+                cj.ij.p0 = p0;
+                cj.ij.gi = gi;
+                cj.bp = bp + gi * gfl;
+                cj.yb = yb + gi * cout_g;
+                cj.e.bias = bias ? bias + gi * cout_g : NULL;
+                if (rows >= cout_g && rows >= 2 * threads * (int64_t)kern->pmr) {
+                    /* each thread gathers and multiplies its own rows */
+                    if (threads < 2) conv_gemm_rows(&cj, 0, rows);
+                    else me_parallel_for(k->pool, rows, kern->pmr, conv_gemm_rows, &cj);
+                } else {
+                    /* few rows (weights larger than the patch): gather, then one GEMM
+                     * that streams the weights once, split by columns too */
+                    if (rows * kg >= (1 << 16)) me_parallel_for(k->pool, rows, 8, im2col_rows, &cj.ij);
+                    else im2col_rows(&cj.ij, 0, rows);
+                    me_sgemm_packed(k->pool, kern, rows, cout_g, kg, cj.ij.patch, kg, cj.bp, cj.yb, cout, &cj.e);
+                }
+            }
+            if (post) me_apply_fused_activation_mt(k->pool, k->node, yb, rows * cout);
+        }
+        return ME_OK;
+    }
 
     if (conv_is_pointwise(&g)) {
         int64_t rows = g.n * g.h * g.w;
@@ -208,7 +338,7 @@ static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
         for (int64_t gi = 0; gi < g.group; gi++)
             me_sgemm_nn(k->pool, k->variant, rows, cout_g, cin_g, x + gi * cin_g, g.c, w + gi * cout_g, cout,
                         y + gi * cout_g, cout);
-        me_apply_fused_activation(k->node, y, rows * cout);
+        me_apply_fused_activation_mt(k->pool, k->node, y, rows * cout);
         return ME_OK;
     }
     if (!k->scratch) return me_fail(d, ME_ERR_INTERNAL, "node '%s': convolution scratch is missing", k->node->name);
@@ -225,7 +355,7 @@ static me_status conv_run(const me_kernel_ctx *k, me_diag *d) {
             me_sgemm_nn(k->pool, k->variant, rows, cout_g, kg, job.patch, kg, w + gi * cout_g, cout,
                         yb + gi * cout_g, cout);
         }
-        me_apply_fused_activation(k->node, yb, rows * cout);
+        me_apply_fused_activation_mt(k->pool, k->node, yb, rows * cout);
     }
     return ME_OK;
 }
@@ -240,7 +370,7 @@ static me_status dwconv_run(const me_kernel_ctx *k, me_diag *d) {
     me_dwconv_f32_args a = {k->in_data[0], k->in_data[1], bias, g.h, g.w, g.c, g.fh, g.fw,
                             g.stride[0], g.stride[1], g.pad[0], g.pad[2], g.dil[0], g.dil[1], g.ow};
     me_dwconv_f32_rows(k->pool, k->variant, &a, g.n, g.oh, y);
-    me_apply_fused_activation(k->node, y, g.n * g.oh * g.ow * g.c);
+    me_apply_fused_activation_mt(k->pool, k->node, y, g.n * g.oh * g.ow * g.c);
     return ME_OK;
 }
 
@@ -262,7 +392,7 @@ static const me_param_schema dwconv_params[] = {
 };
 
 const me_opdef me_opdef_CONV2D = {
-    "Conv2d", "qti.aisw", 2, 3, 1, 1, conv_params, conv_infer, conv_run, conv_scratch,
+    "Conv2d", "qti.aisw", 2, 3, 1, 1, conv_params, conv_infer, conv_run, conv_scratch, conv_packed_bytes, conv_pack,
 };
 
 const me_opdef me_opdef_DEPTHWISE_CONV2D = {

@@ -302,6 +302,24 @@ static bool has_zero(const me_tensor *t, const void *data) {
     return false;
 }
 
+/* Float add/multiply over broadcast rows [begin, end), each row one call. */
+enum { F32_ROW_PAR_MIN = 1 << 15 };
+typedef struct f32_rows_job {
+    const me_bcast *b;
+    me_binary_f32_row_fn fn;
+    const float *a, *bb;
+    float *o;
+} f32_rows_job;
+
+static void f32_rows_chunk(void *v, int64_t begin, int64_t end) {
+    const f32_rows_job *j = v;
+    const me_bcast *b = j->b;
+    me_bcast_it it;
+    me_bcast_seek(b, &it, begin);
+    for (int64_t r = begin; r < end; r++, me_bcast_step(b, &it))
+        j->fn(j->a + it.off[0], b->inner[0], j->bb + it.off[1], b->inner[1], j->o + it.out_off, b->row_len);
+}
+
 static me_status binary_run(const me_kernel_ctx *k, me_diag *d) {
     const me_tensor *ta = k->in[0], *tb = k->in[1];
     int op = k->node->op;
@@ -326,6 +344,13 @@ static me_status binary_run(const me_kernel_ctx *k, me_diag *d) {
         /* SIMD variants split over threads (src/kernels); exact like the rows above */
         const float *fa = k->in_data[0], *fb = k->in_data[1];
         float *fo = k->out_data[0];
+        if (it.rows > 1 && b.row_len < F32_ROW_PAR_MIN && b.numel >= F32_ROW_PAR_MIN) {
+            /* many short rows (a per-channel scale over an image): threads over rows */
+            const me_eltwise_f32_kernel *ek = k->variant ? k->variant : me_eltwise_f32_select();
+            f32_rows_job j = {&b, op == ME_OP_ADD ? ek->add : ek->mul, fa, fb, fo};
+            me_parallel_for(k->pool, it.rows, 1, f32_rows_chunk, &j);
+            return ME_OK;
+        }
         for (int64_t r = 0; r < it.rows; r++, me_bcast_step(&b, &it))
             (op == ME_OP_ADD ? me_add_f32 : me_mul_f32)(k->pool, k->variant, fa + it.off[0], b.inner[0], fb + it.off[1],
                                                         b.inner[1], fo + it.out_off, b.row_len);

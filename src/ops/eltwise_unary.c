@@ -5,6 +5,7 @@
  * even (ONNX). */
 #include <math.h>
 
+#include "../kernels/dispatch.h"
 #include "eltwise_util.h"
 
 typedef void (*un_row_fn)(const void *x, void *y, int64_t n);
@@ -109,6 +110,12 @@ static me_status unary_run(const me_kernel_ctx *k, me_diag *d) {
     if (!fn)
         return me_fail(d, ME_ERR_UNSUPPORTED, "%s: no kernel for dtype %s", me_op_names[k->node->op],
                        me_dtype_name(k->in[0]->dtype));
+    if ((k->node->op == ME_OP_EXP || k->node->op == ME_OP_ERF) && k->in[0]->dtype == ME_DT_F32) {
+        /* vector exp / erf rows (src/kernels, error bounds in unary_f32_simd.h), split over threads */
+        me_unary_f32(k->pool, k->variant, k->node->op == ME_OP_EXP ? ME_UNARY_EXP : ME_UNARY_ERF, k->in_data[0],
+                     k->out_data[0], me_tensor_numel(k->in[0]));
+        return ME_OK;
+    }
     fn(k->in_data[0], k->out_data[0], me_tensor_numel(k->in[0]));
     return ME_OK;
 }

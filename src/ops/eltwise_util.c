@@ -183,3 +183,14 @@ void me_bcast_begin(const me_bcast *b, me_bcast_it *it) {
     memset(it, 0, sizeof *it);
     it->rows = b->row_len > 0 ? b->numel / b->row_len : 0;
 }
+
+void me_bcast_seek(const me_bcast *b, me_bcast_it *it, int64_t row) {
+    me_bcast_begin(b, it);
+    it->out_off = row * b->row_len;
+    for (int d = b->rank - 2; d >= 0; d--) {
+        int64_t i = row % b->dims[d];
+        row /= b->dims[d];
+        it->idx[d] = i;
+        for (int k = 0; k < b->n_in; k++) it->off[k] += i * b->stride[k][d];
+    }
+}

@@ -77,6 +77,8 @@ void me_bcast_plan(me_bcast *b, int n_in, const int *ranks, const int64_t *const
 /* Inputs 0..n_in-1 of the kernel against its output 0. */
 void me_bcast_plan_ctx(me_bcast *b, const me_kernel_ctx *k, int n_in);
 void me_bcast_begin(const me_bcast *b, me_bcast_it *it);
+/* The iterator positioned at row `row` (0 <= row < rows), as if stepped there. */
+void me_bcast_seek(const me_bcast *b, me_bcast_it *it, int64_t row);
 
 static inline void me_bcast_step(const me_bcast *b, me_bcast_it *it) {
     it->out_off += b->row_len;

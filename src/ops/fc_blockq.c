@@ -313,20 +313,69 @@ static float dot_half(int wtype, const uint8_t *w, const uint8_t *a, int64_t n) 
     return (float)sum;
 }
 
+/* One activation row of nb blocks straight into the blockq_dot layout: the same
+ * Q8_0 quantisation as quantize_q8_01 (scale amax/127, round half to even), written
+ * so the compiler vectorises it: ggml's MAX for amax (NaN never wins), and rounding by
+ * adding and subtracting 1.5*2^23 (exact half-to-even for |v| < 2^22, NaN stays NaN). */
+static void quantize_pack_row(const float *x, int64_t nb, uint8_t *row) {
+    for (int64_t ib = 0; ib < nb; ib++, x += 32) {
+        /* amax on the bit patterns of |x| (ordered as the floats; NaN patterns count as 0) */
+        int32_t bmax = 0;
+        for (int j = 0; j < 32; j++) {
+            int32_t u;
+            memcpy(&u, &x[j], 4);
+            u &= 0x7fffffff;
+            u = u > 0x7f800000 ? 0 : u;
+            bmax = u > bmax ? u : bmax;
+        }
+        float amax;
+        memcpy(&amax, &bmax, 4);
+        const float d = me_f16_to_f32(me_f32_to_f16(amax / 127.0f)), id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        uint8_t *qs = row + ib * 32;
+        for (int j = 0; j < 32; j++) {
+            const float v = (x[j] * id + 12582912.0f) - 12582912.0f;
+            qs[j] = (uint8_t)(v >= -127.0f && v <= 127.0f ? (int)v + 128 : 128);
+        }
+        uint8_t *ds = row + (size_t)nb * 32 + (size_t)ib * 32;
+        for (int j = 0; j < 8; j++) memcpy(ds + 4 * j, &d, sizeof d);
+    }
+}
+
+/* Q8_0 block ib of an activation row (34 bytes at q) into the blockq_dot layout of
+ * a row of nb blocks (kernels.h): quants + 128, the scale 8 times. */
+static void pack_act_block(const uint8_t *q, int64_t nb, int64_t ib, uint8_t *row) {
+    uint8_t *qs = row + ib * 32;
+    for (int j = 0; j < 32; j++) qs[j] = (uint8_t)(q[2 + j] ^ 0x80);
+    const float d = h2f(q);
+    uint8_t *ds = row + (size_t)nb * 32 + (size_t)ib * 32;
+    for (int j = 0; j < 8; j++) memcpy(ds + 4 * j, &d, sizeof d);
+}
+
 float me_fc_vec_dot(int wtype, const void *wrow, const void *act, int64_t n) {
     switch (act_type(wtype)) {
     case ME_GGML_F16: case ME_GGML_BF16: return dot_half(wtype, wrow, act, n);
     case ME_GGML_Q8_K: return dot_k(wtype, NULL, wrow, act, n / 256);
     default:
-        if (wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0) { /* the registry's reference variant */
+        if (wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0) {
+            /* the registry's reference variant, block by block through its activation layout */
             const me_blockq_dot_fn ref = wtype == ME_GGML_Q4_0 ? me_blockq_dot_q4_0__generic : me_blockq_dot_q8_0__generic;
-            float v;
-            ref(n / 32, wrow, act, 0, NULL, 1, &v);
-            return v;
+            const uint8_t *w = wrow, *a = act;
+            float sumf = 0.0f;
+            for (int64_t ib = 0; ib < n / 32; ib++, a += 34, w += wtype == ME_GGML_Q4_0 ? 18 : 34) {
+                uint8_t one[ME_BLOCKQ_ACT_BYTES(1)];
+                pack_act_block(a, 1, 0, one);
+                float v;
+                ref(1, w, one, 0, 1, &v);
+                sumf += v;
+            }
+            return sumf;
         }
         return dot_q32(wtype, wrow, act, n / 32);
     }
 }
+
+/* activation rows from which a FullyConnected uses the GEMM form of blockq_dot */
+enum { ME_FC_GEMM_MIN_ROWS = 4 };
 
 typedef struct fc_job {
     int wtype;
@@ -336,7 +385,6 @@ typedef struct fc_job {
     int64_t batch, m, n;
     const float *bias;
     float *y;
-    const float *act_d; /* Q4_0 / Q8_0: the activation block scales as floats, [batch][n / 32] */
 } fc_job;
 
 /* Output channels [o0, o1) for every batch row; each y element is computed the same
@@ -344,19 +392,55 @@ typedef struct fc_job {
 static void fc_rows(void *arg, int64_t o0, int64_t o1) {
     const fc_job *j = arg;
     if (j->wtype == ME_GGML_Q4_0 || j->wtype == ME_GGML_Q8_0) {
-        /* SIMD variant (src/kernels blockq_dot): up to 4 activation rows per pass over a weight row */
+        /* SIMD variant (src/kernels blockq_dot): up to ME_BLOCKQ_DOT_MAX_ROWS activation rows per
+         * pass over a weight row; a band of weight rows is run against one activation tile at a time
+         * so the tile stays in cache */
         const me_blockq_dot_kernel *kern = me_blockq_dot_select();
         const me_blockq_dot_fn fn = j->wtype == ME_GGML_Q4_0 ? kern->q4_0 : kern->q8_0;
+        const me_blockq_gemm_fn gemm = j->wtype == ME_GGML_Q4_0 ? kern->gemm_q4_0 : kern->gemm_q8_0;
+        if (gemm && j->batch >= ME_FC_GEMM_MIN_ROWS && j->row <= (size_t)INT32_MAX / 16) {
+            /* many activation rows: the GEMM form, bands of 16 weight rows (its scratch: one per call) */
+            const size_t sb = ME_BLOCKQ_GEMM_SCRATCH(j->n / 32);
+            void *scratch = aligned_alloc(64, (sb + 63) / 64 * 64);
+            if (scratch) {
+                for (int64_t ob = o0; ob < o1; ob += 16) {
+                    const int nw = o1 - ob < 16 ? (int)(o1 - ob) : 16;
+                    gemm(j->n / 32, j->w + (size_t)ob * j->row, j->row, nw, j->act, j->act_row, j->batch, j->y + ob,
+                         (size_t)j->m, scratch);
+                    if (j->bias)
+                        for (int64_t b = 0; b < j->batch; b++)
+                            for (int k = 0; k < nw; k++) j->y[b * j->m + ob + k] += j->bias[ob + k];
+                }
+                free(scratch);
+                return;
+            }
+        }
         float v[ME_BLOCKQ_DOT_MAX_ROWS];
-        for (int64_t o = o0; o < o1; o++) {
-            const uint8_t *wr = j->w + (size_t)o * j->row;
+        const int64_t band = 16;
+        for (int64_t ob = o0; ob < o1; ob += band) {
+            const int64_t oe = o1 - ob < band ? o1 : ob + band;
             for (int64_t b = 0; b < j->batch; b += ME_BLOCKQ_DOT_MAX_ROWS) {
                 const int nr = j->batch - b < ME_BLOCKQ_DOT_MAX_ROWS ? (int)(j->batch - b) : ME_BLOCKQ_DOT_MAX_ROWS;
-                fn(j->n / 32, wr, j->act + (size_t)b * j->act_row, j->act_row, j->act_d + b * (j->n / 32), nr, v);
-                for (int r = 0; r < nr; r++) j->y[(b + r) * j->m + o] = j->bias ? v[r] + j->bias[o] : v[r];
+                for (int64_t o = ob; o < oe; o++) {
+                    fn(j->n / 32, j->w + (size_t)o * j->row, j->act + (size_t)b * j->act_row, j->act_row, nr, v);
+                    for (int r = 0; r < nr; r++) j->y[(b + r) * j->m + o] = j->bias ? v[r] + j->bias[o] : v[r];
+                }
             }
         }
         return;
+    }
+    if (j->wtype == ME_GGML_Q4_K || j->wtype == ME_GGML_Q6_K) {
+        /* a SIMD variant of the registry when the CPU has one (the portable path is below) */
+        const me_blockq_dot_kernel *kern = me_blockq_dot_select();
+        const me_blockq_kdot_fn kd = j->wtype == ME_GGML_Q4_K ? kern->q4_k : kern->q6_k;
+        if (kern->isa && kd) {
+            for (int64_t o = o0; o < o1; o++)
+                for (int64_t b = 0; b < j->batch; b++) {
+                    const float v = kd(j->n / 256, j->w + (size_t)o * j->row, j->act + (size_t)b * j->act_row);
+                    j->y[b * j->m + o] = j->bias ? v + j->bias[o] : v;
+                }
+            return;
+        }
     }
     /* a K-quant weight row is unpacked once for the whole batch (block by block if no memory) */
     kblock *kb = j->kq && j->batch > 1 ? malloc((size_t)(j->n / 256) * sizeof *kb) : NULL;
@@ -382,28 +466,24 @@ me_status me_fc_lowp(const me_node *nd, const me_tensor *w, const float *x, cons
     if (!row || n <= 0)
         return me_fail(d, ME_ERR_FORMAT, "node '%s' (FullyConnected): %lld input features do not fill whole blocks",
                        nd->name, (long long)n);
-    /* all activation rows are quantised once, up front */
-    fc_job j = {wtype, act_type(wtype) == ME_GGML_Q8_K, wdata, NULL, row, me_fc_act_bytes(wtype, n), batch, m, n,
-                bias, y};
+    /* all activation rows are quantised once, up front (Q4_0 / Q8_0: in the blockq_dot layout) */
+    const bool bq = wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0;
+    fc_job j = {wtype, act_type(wtype) == ME_GGML_Q8_K, wdata, NULL, row,
+                bq ? ME_BLOCKQ_ACT_BYTES(n / 32) : me_fc_act_bytes(wtype, n), batch, m, n, bias, y};
     size_t act_bytes;
-    if (!me_mul_size(j.act_row, (size_t)batch, &act_bytes))
+    if (!me_mul_size(j.act_row, (size_t)batch, &act_bytes) || act_bytes > SIZE_MAX - 64)
         return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): activations too large", nd->name);
-    uint8_t *act = malloc(act_bytes ? act_bytes : 1);
+    uint8_t *act = aligned_alloc(64, (act_bytes + 63) / 64 * 64 + 64);
     if (!act) return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): out of memory", nd->name);
-    for (int64_t b = 0; b < batch; b++) me_fc_quantize_act(wtype, x + b * n, n, act + (size_t)b * j.act_row);
-    j.act = act;
-    float *act_d = NULL;
-    if (wtype == ME_GGML_Q4_0 || wtype == ME_GGML_Q8_0) { /* converted once, used for every weight row */
-        size_t cnt;
-        if (!me_mul_size((size_t)(n / 32), (size_t)batch, &cnt) || !(act_d = malloc(cnt ? cnt * sizeof *act_d : 1))) {
-            free(act);
-            return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): out of memory", nd->name);
+    for (int64_t b = 0; b < batch; b++) {
+        if (bq) {
+            quantize_pack_row(x + b * n, n / 32, act + (size_t)b * j.act_row);
+        } else {
+            me_fc_quantize_act(wtype, x + b * n, n, act + (size_t)b * j.act_row);
         }
-        for (size_t i = 0; i < cnt; i++) act_d[i] = h2f(act + i * 34);
-        j.act_d = act_d;
     }
+    j.act = act;
     me_parallel_for(pool, m, 1, fc_rows, &j);
-    free(act_d);
     free(act);
     return ME_OK;
 }

@@ -6,9 +6,12 @@
  * or with keep_dims=1 the input's dims with the last replaced by m.
  * Both operands are n-contiguous, so the kernel is a GEMM of dot products.
  * Takes the optional fused activation params (fused_activation.h). */
+#include "../core/util.h"
 #include "../kernels/dispatch.h"
+#include "../kernels/gemm_f32_packed.h"
 #include "fc_blockq.h"
 #include "fused_activation.h"
+#include "gemm_epi.h"
 #include "gemm_f32.h"
 #include "ops.h"
 #include "param_read.h"
@@ -60,6 +63,35 @@ static me_status fc_infer(me_graph *gr, me_node *nd, me_diag *d) {
     return me_set_output(gr, nd, 0, ME_DT_F32, 2, dims, d);
 }
 
+/* Pre-packed float32 weights: W [m, n] is B^T of the GEMM, packed into the
+ * variant's panels (kernels/gemm_f32_packed.h). */
+static const me_gemm_f32_kernel *fc_gemm_kernel(const void *variant) {
+    return variant ? (const me_gemm_f32_kernel *)variant : me_gemm_f32_select();
+}
+
+static size_t fc_packed_bytes(const me_graph *gr, const me_node *nd, const void *variant) {
+    const me_tensor *w = input_tensor(gr, nd, 1);
+    fc_geom g;
+    size_t b;
+    if (!w || w->dtype != ME_DT_F32 || !(w->flags & ME_TF_STATIC) || !w->data ||
+        fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, NULL) != ME_OK ||
+        !me_gemm_f32_packed_size(g.m, g.n, fc_gemm_kernel(variant)->pnr, &b))
+        return 0;
+    return b;
+}
+
+static me_status fc_pack(const me_graph *gr, const me_node *nd, const void *variant, void *dst, me_diag *d) {
+    const me_tensor *w = input_tensor(gr, nd, 1);
+    fc_geom g;
+    me_status st = fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, d);
+    if (st) return st;
+    if (w->dtype != ME_DT_F32 || !(w->flags & ME_TF_STATIC) || !w->data ||
+        w->nbytes / sizeof(float) < (size_t)me_tensor_numel(w))
+        return me_fail(d, ME_ERR_INTERNAL, "node '%s': FullyConnected weights cannot be packed", nd->name);
+    me_gemm_f32_pack_b(fc_gemm_kernel(variant)->pnr, g.m, g.n, w->data, 1, g.n, dst);
+    return ME_OK;
+}
+
 static me_status fc_run(const me_kernel_ctx *k, me_diag *d) {
     if (k->n_in < 2 || k->n_out < 1 || !k->in[0] || !k->in[1] || !k->out[0])
         return me_fail(d, ME_ERR_FORMAT, "node '%s': FullyConnected needs an input, weights and an output",
@@ -72,13 +104,21 @@ static me_status fc_run(const me_kernel_ctx *k, me_diag *d) {
     if (!k->out_data[0] || (bt && !k->in_data[2]) || (g.n > 0 && (!k->in_data[0] || !k->in_data[1])))
         return me_fail(d, ME_ERR_FORMAT, "node '%s': missing tensor data", k->node->name);
     float *y = k->out_data[0];
+    if (k->packed && k->in[1]->dtype == ME_DT_F32) {
+        me_gemm_f32_epi e;
+        bool post = me_gemm_epi_for_node(k->node, bt ? k->in_data[2] : NULL, &e);
+        me_sgemm_packed(k->pool, fc_gemm_kernel(k->variant), g.batch, g.m, g.n, k->in_data[0], g.n, k->packed, y, g.m,
+                        &e);
+        if (post) me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * g.m);
+        return ME_OK;
+    }
     me_gemm_f32_init(g.batch, g.m, y, g.m, bt ? k->in_data[2] : NULL);
     if (k->in[1]->dtype != ME_DT_F32) { /* weights as stored in a GGUF (fc_blockq.c) */
         if ((st = me_fc_lowp(k->node, k->in[1], k->in_data[0], k->in_data[1], bt ? k->in_data[2] : NULL, g.batch, g.m, g.n, y, k->pool, d))) return st;
     } else if (g.n > 0) {
         me_sgemm_nt(k->pool, k->variant, g.batch, g.m, g.n, k->in_data[0], g.n, k->in_data[1], g.n, y, g.m);
     }
-    me_apply_fused_activation(k->node, y, g.batch * g.m);
+    me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * g.m);
     return ME_OK;
 }
 
@@ -89,5 +129,5 @@ static const me_param_schema fc_params[] = {
 };
 
 const me_opdef me_opdef_FULLY_CONNECTED = {
-    "FullyConnected", "qti.aisw", 2, 3, 1, 1, fc_params, fc_infer, fc_run, NULL,
+    "FullyConnected", "qti.aisw", 2, 3, 1, 1, fc_params, fc_infer, fc_run, NULL, fc_packed_bytes, fc_pack,
 };

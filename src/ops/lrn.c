@@ -44,7 +44,7 @@ static me_status lrn_infer(me_graph *gr, me_node *nd, me_diag *d) {
 static me_status lrn_run(const me_kernel_ctx *k, me_diag *d) {
     if (k->n_in < 1 || k->n_out < 1 || !k->in[0] || !k->out[0])
         return me_fail(d, ME_ERR_FORMAT, "node '%s': Lrn needs an input and an output", k->node->name);
-    lrn_params p;
+    lrn_params p = {0};
     me_status st = lrn_check(k->node, k->in[0], &p, d);
     if (st) return st;
     int64_t total = me_tensor_numel(k->in[0]);

@@ -12,7 +12,9 @@
 
 #include "../core/util.h"
 #include "../kernels/dispatch.h"
+#include "../kernels/gemm_f32_packed.h"
 #include "fused_activation.h"
+#include "gemm_epi.h"
 #include "gemm_f32.h"
 #include "ops.h"
 #include "param_read.h"
@@ -103,6 +105,35 @@ static size_t matmul_scratch(const me_graph *gr, const me_node *nd) {
     return b;
 }
 
+/* Pre-packed weights when in[1] is one constant matrix (no batch of its
+ * own): op(B) [K, N] in the GEMM variant's panels (kernels/gemm_f32_packed.h). */
+static const me_gemm_f32_kernel *matmul_gemm_kernel(const void *variant) {
+    return variant ? (const me_gemm_f32_kernel *)variant : me_gemm_f32_select();
+}
+
+static size_t matmul_packed_bytes(const me_graph *gr, const me_node *nd, const void *variant) {
+    const me_tensor *b = input_tensor(gr, nd, 1);
+    matmul_geom g;
+    size_t bytes;
+    if (!b || !(b->flags & ME_TF_STATIC) || !b->data ||
+        matmul_geometry(nd, input_tensor(gr, nd, 0), b, input_tensor(gr, nd, 2), &g, NULL) != ME_OK ||
+        !g.b_shared || !me_gemm_f32_packed_size(g.n, g.k, matmul_gemm_kernel(variant)->pnr, &bytes))
+        return 0;
+    return bytes;
+}
+
+static me_status matmul_pack(const me_graph *gr, const me_node *nd, const void *variant, void *dst, me_diag *d) {
+    const me_tensor *b = input_tensor(gr, nd, 1);
+    matmul_geom g;
+    me_status st = matmul_geometry(nd, input_tensor(gr, nd, 0), b, input_tensor(gr, nd, 2), &g, d);
+    if (st) return st;
+    if (!(b->flags & ME_TF_STATIC) || !b->data || !g.b_shared || b->nbytes / sizeof(float) < (size_t)me_tensor_numel(b))
+        return me_fail(d, ME_ERR_INTERNAL, "node '%s': MatMul weights cannot be packed", nd->name);
+    if (g.t1) me_gemm_f32_pack_b(matmul_gemm_kernel(variant)->pnr, g.n, g.k, b->data, 1, g.k, dst);
+    else me_gemm_f32_pack_b(matmul_gemm_kernel(variant)->pnr, g.n, g.k, b->data, g.n, 1, dst);
+    return ME_OK;
+}
+
 /* C[M,N] += A[M,K] * op(B) for one batch matrix. */
 static void matmul_one(const matmul_geom *g, const me_kernel_ctx *k, int64_t m, const float *a, const float *b,
                        float *c) {
@@ -125,14 +156,46 @@ static me_status matmul_run(const me_kernel_ctx *k, me_diag *d) {
     float *y = k->out_data[0];
     const int64_t mk = g.m * g.k, kn = g.k * g.n, mn = g.m * g.n;
 
+    if (k->packed && g.b_shared && g.k > 0) {
+        /* pre-packed op(B): bias and activation in the GEMM's store */
+        const me_gemm_f32_kernel *kern = matmul_gemm_kernel(k->variant);
+        me_gemm_f32_epi e;
+        bool post = me_gemm_epi_for_node(k->node, bias, &e);
+        if (g.a_dense && !g.t0) {
+            me_sgemm_packed(k->pool, kern, g.batch * g.m, g.n, g.k, a, g.k, k->packed, y, g.n, &e);
+        } else {
+            if (g.t0 && !k->scratch)
+                return me_fail(d, ME_ERR_INTERNAL, "node '%s': MatMul scratch is missing", k->node->name);
+            int64_t idx[ME_MAX_RANK] = {0};
+            int64_t aoff = 0;
+            for (int64_t bi = 0; bi < g.batch; bi++) {
+                const float *am = a + aoff * mk;
+                if (g.t0) {
+                    float *tr = k->scratch;
+                    for (int64_t kk = 0; kk < g.k; kk++)
+                        for (int64_t i = 0; i < g.m; i++) tr[i * g.k + kk] = am[kk * g.m + i];
+                    am = tr;
+                }
+                me_sgemm_packed(k->pool, kern, g.m, g.n, g.k, am, g.k, k->packed, y + bi * mn, g.n, &e);
+                for (int ax = g.batch_rank - 1; ax >= 0; ax--) {
+                    aoff += g.a_bstride[ax];
+                    if (++idx[ax] < g.out_dims[ax]) break;
+                    aoff -= g.a_bstride[ax] * idx[ax];
+                    idx[ax] = 0;
+                }
+            }
+        }
+        if (post) me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * mn);
+        return ME_OK;
+    }
     me_gemm_f32_init(g.batch * g.m, g.n, y, g.n, bias);
     if (g.k == 0) {
-        me_apply_fused_activation(k->node, y, g.batch * mn);
+        me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * mn);
         return ME_OK;
     }
     if (g.b_shared && g.a_dense && !g.t0) {
         matmul_one(&g, k, g.batch * g.m, a, b, y);
-        me_apply_fused_activation(k->node, y, g.batch * mn);
+        me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * mn);
         return ME_OK;
     }
     if (g.t0 && !k->scratch) return me_fail(d, ME_ERR_INTERNAL, "node '%s': MatMul scratch is missing", k->node->name);
@@ -157,7 +220,7 @@ static me_status matmul_run(const me_kernel_ctx *k, me_diag *d) {
             idx[ax] = 0;
         }
     }
-    me_apply_fused_activation(k->node, y, g.batch * mn);
+    me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * mn);
     return ME_OK;
 }
 
@@ -169,5 +232,6 @@ static const me_param_schema matmul_params[] = {
 };
 
 const me_opdef me_opdef_MATMUL = {
-    "MatMul", "qti.aisw", 2, 3, 1, 1, matmul_params, matmul_infer, matmul_run, matmul_scratch,
+    "MatMul", "qti.aisw", 2, 3, 1, 1, matmul_params, matmul_infer, matmul_run, matmul_scratch, matmul_packed_bytes,
+    matmul_pack,
 };

@@ -85,7 +85,7 @@ static inline me_status param_get_ints(const me_node *n, const char *name, int64
 static inline me_status param_check_fused_activation(const me_node *n, me_diag *d) {
     int64_t act = 0;
     double bound;
-    me_status st = param_get_int(n, "activation", false, 0, 0, 2, &act, d);
+    me_status st = param_get_int(n, "activation", false, 0, 0, 5 /* ME_FUSED_ACT_MAX */, &act, d);
     if (st || act != 2) return st;
     if ((st = param_get_float(n, "activation_min", true, 0, &bound, d))) return st;
     return param_get_float(n, "activation_max", true, 0, &bound, d);

@@ -134,20 +134,20 @@ typedef struct pool_job {
     bool avg;
 } pool_job;
 
-/* Output rows [b, e) over (n, oh); each output element is computed by one call. */
-static void pool_rows(void *v, int64_t b, int64_t e) {
-    const pool_job *j = v;
+/* Output rows [b, e) over (n, oh), channels [c0, c1); each output element is
+ * computed by one call, in the same way whatever the split. */
+static void pool_block(const pool_job *j, int64_t b, int64_t e, int64_t c0, int64_t c1) {
     const pool_geom g = *j->g;
-    const float *x = j->x;
-    float *y = j->y;
+    const float *x = j->x + c0;
+    float *y = j->y + c0;
     const bool avg = j->avg;
-    const int64_t c = g.c;
+    const int64_t c = c1 - c0, cs = g.c;
     for (int64_t r = b; r < e; r++) {
         int64_t n = r / g.oh, oh = r % g.oh;
         pool_taps th = pool_axis_taps(oh, g.h, g.pad[0], g.pad[1], g.filter[0], g.dil[0], g.stride[0]);
         for (int64_t ow = 0; ow < g.ow; ow++) {
             pool_taps tw = pool_axis_taps(ow, g.w, g.pad[2], g.pad[3], g.filter[1], g.dil[1], g.stride[1]);
-            float *yr = y + ((n * g.oh + oh) * g.ow + ow) * c;
+            float *yr = y + ((n * g.oh + oh) * g.ow + ow) * cs;
             /* an all-padding window yields the lowest float (max) or 0 (average) */
             float init = avg ? 0.0f : -FLT_MAX;
             for (int64_t ch = 0; ch < c; ch++) yr[ch] = init;
@@ -155,7 +155,7 @@ static void pool_rows(void *v, int64_t b, int64_t e) {
                 int64_t ih = oh * g.stride[0] - g.pad[0] + (th.t_lo + i) * g.dil[0];
                 for (int64_t jj = 0; jj < tw.valid; jj++) {
                     int64_t iw = ow * g.stride[1] - g.pad[2] + (tw.t_lo + jj) * g.dil[1];
-                    const float *xr = x + ((n * g.h + ih) * g.w + iw) * c;
+                    const float *xr = x + ((n * g.h + ih) * g.w + iw) * cs;
                     if (avg) add_acc(c, xr, yr);
                     else max_acc(c, xr, yr);
                 }
@@ -171,6 +171,16 @@ static void pool_rows(void *v, int64_t b, int64_t e) {
     }
 }
 
+static void pool_rows(void *v, int64_t b, int64_t e) {
+    const pool_job *j = v;
+    pool_block(j, b, e, 0, j->g->c);
+}
+
+static void pool_chans(void *v, int64_t b, int64_t e) {
+    const pool_job *j = v;
+    pool_block(j, 0, j->g->n * j->g->oh, b, e);
+}
+
 static me_status pool_run(const me_kernel_ctx *k, bool avg, me_diag *d) {
     pool_geom g;
     bool empty;
@@ -181,6 +191,8 @@ static me_status pool_run(const me_kernel_ctx *k, bool avg, me_diag *d) {
     /* threads only when there is enough work to pay for waking them */
     if ((double)rows * (double)g.ow * (double)g.c * (double)g.filter[0] * (double)g.filter[1] < 32768.0)
         pool_rows(&job, 0, rows);
+    else if (rows < 2 * (int64_t)me_threadpool_threads(k->pool) && g.c >= 64)
+        me_parallel_for(k->pool, g.c, 16, pool_chans, &job); /* few rows (a global pool): split the channels */
     else me_parallel_for(k->pool, rows, 1, pool_rows, &job);
     return ME_OK;
 }

@@ -1,8 +1,10 @@
 /* Softmax / LogSoftmax of beta*x along any axis (default the last), f32.
  * The maximum is subtracted first; the sum of exponentials is accumulated
- * in double. LogSoftmax is (z - max) - log(sum exp(z - max)). */
+ * in double. Along the last axis the exponentials use the unary_f32 vector
+ * exp row (src/kernels, error bound in unary_f32_simd.h). LogSoftmax is (z - max) - log(sum exp(z - max)). */
 #include <math.h>
 
+#include "../kernels/dispatch.h"
 #include "../runtime/threadpool.h"
 #include "eltwise_util.h"
 
@@ -27,7 +29,48 @@ typedef struct softmax_job {
     int64_t len, inner;
     float beta;
     bool log_out;
+    me_unary_f32_fn exp_row; /* unary_f32 exp row of the node's variant */
 } softmax_job;
+
+/* Sum in double with 8 partial sums (a fixed order, so a row's result does
+ * not depend on anything but the row). */
+static double sum_f64(const float *v, int64_t n) {
+    double s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += v[i + k];
+    for (; i < n; i++) s[i & 7] += v[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Softmax along a contiguous axis: y = beta*x - max, exponentials in place
+ * with the vector exp row, then scaled by 1/sum. */
+static void softmax_contig_row(const softmax_job *jb, const float *xs, float *ys) {
+    const int64_t len = jb->len;
+    const float beta = jb->beta;
+    float m = -INFINITY;
+    for (int64_t i = 0; i < len; i++) {
+        float z = beta * xs[i];
+        if (z > m || isnan(z)) m = z;
+    }
+    for (int64_t i = 0; i < len; i++) ys[i] = beta * xs[i] - m;
+    if (jb->log_out) {
+        /* the exponentials go through a bounded stack buffer so ys keeps z - max */
+        float buf[256];
+        double sum = 0.0;
+        for (int64_t i = 0; i < len; i += 256) {
+            int64_t c = len - i < 256 ? len - i : 256;
+            jb->exp_row(ys + i, buf, c);
+            sum += sum_f64(buf, c);
+        }
+        float ls = (float)log(sum);
+        for (int64_t i = 0; i < len; i++) ys[i] -= ls;
+        return;
+    }
+    jb->exp_row(ys, ys, len);
+    float inv = (float)(1.0 / sum_f64(ys, len));
+    for (int64_t i = 0; i < len; i++) ys[i] *= inv;
+}
 
 /* Outer rows [begin, end); each output element is computed by one call. */
 static void softmax_rows(void *v, int64_t begin, int64_t end) {
@@ -38,6 +81,10 @@ static void softmax_rows(void *v, int64_t begin, int64_t end) {
     const float beta = jb->beta;
     const bool log_out = jb->log_out;
     for (int64_t o = begin; o < end; o++) {
+        if (inner == 1) {
+            softmax_contig_row(jb, x + o * len, y + o * len);
+            continue;
+        }
         for (int64_t j = 0; j < inner; j++) {
             const float *xs = x + o * len * inner + j;
             float *ys = y + o * len * inner + j;
@@ -73,7 +120,8 @@ static me_status softmax_run(const me_kernel_ctx *k, me_diag *d) {
     int64_t outer, len, inner;
     me_axis_split(t->rank, t->dims, axis, &outer, &len, &inner);
     if (len == 0) return ME_OK;
-    softmax_job job = {k->in_data[0], k->out_data[0], len, inner, beta, log_out};
+    softmax_job job = {k->in_data[0], k->out_data[0], len, inner, beta, log_out,
+                       me_unary_f32_fn_of(k->variant, ME_UNARY_EXP)};
     /* threads over outer rows, only when there is enough work to wake them */
     if ((double)outer * (double)len * (double)inner < 16384.0) softmax_rows(&job, 0, outer);
     else me_parallel_for(k->pool, outer, 1, softmax_rows, &job);

@@ -135,7 +135,7 @@ static me_status tconv_run(const me_kernel_ctx *k, me_diag *d) {
                                        wk + gi * g.cin_g * g.cout_g, g.cout_g, yr + gi * g.cout_g, ldc);
                 }
             }
-    me_apply_fused_activation(k->node, y, me_tensor_numel(k->out[0]));
+    me_apply_fused_activation_mt(k->pool, k->node, y, me_tensor_numel(k->out[0]));
     return ME_OK;
 }
 

@@ -2,17 +2,28 @@
  * RELU_MIN_MAX) right after a Conv2d / DepthWiseConv2d / TransposeConv2d /
  * FullyConnected / MatMul whose output only it reads becomes the producer's
  * `activation` params (ops/fused_activation.h). Only float32 outputs, and
- * only ops whose schema declares the params (the kernel honours them). */
+ * only ops whose schema declares the params (the kernel honours them).
+ * Gelu and HardSwish (or the Neuron GELU / HARD_SWISH operations) fuse the
+ * same way unless the graph is to be quantised (options->quantize): the
+ * quantised kernels apply only the Relu kinds. */
 #include <math.h>
 
 #include "../ops/fused_activation.h"
 #include "pass_util.h"
 
 /* Neuron `operation` values (QNN ElementWiseNeuron). */
-enum { NEURON_RELU = 4, NEURON_RELU_MIN_MAX = 5 };
+enum { NEURON_GELU = 1, NEURON_HARD_SWISH = 3, NEURON_RELU = 4, NEURON_RELU_MIN_MAX = 5 };
 
-static bool activation_of(const me_node *n, int *kind, float *lo, float *hi) {
+static bool activation_of(const me_node *n, bool float_kinds, int *kind, float *lo, float *hi) {
     int64_t op = n->op == ME_OP_NEURON ? me_param_int(n, "operation", -1) : -1;
+    if (float_kinds && (n->op == ME_OP_GELU || op == NEURON_GELU)) {
+        *kind = ME_FUSED_ACT_GELU;
+        return true;
+    }
+    if (float_kinds && (n->op == ME_OP_HARD_SWISH || op == NEURON_HARD_SWISH)) {
+        *kind = ME_FUSED_ACT_HARD_SWISH;
+        return true;
+    }
     if (n->op == ME_OP_RELU || op == NEURON_RELU) {
         *kind = ME_FUSED_ACT_RELU;
         return true;
@@ -32,11 +43,11 @@ static bool plain_f32(const me_graph *g, int t) {
     return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
 }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int an, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int an, bool float_kinds, me_diag *d) {
     const me_node *a = &g->nodes[an];
     int kind = 0;
     float lo = 0, hi = 0;
-    if (a->n_in != 1 || a->n_out != 1 || !activation_of(a, &kind, &lo, &hi)) return ME_OK;
+    if (a->n_in != 1 || a->n_out != 1 || !activation_of(a, float_kinds, &kind, &lo, &hi)) return ME_OK;
     int x = a->in[0], y = a->out[0];
     int pn = mp_producer(g, x);
     if (pn < 0 || mp_is_output(g, x) || mp_single_consumer(u, x) != an) return ME_OK;
@@ -62,11 +73,11 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int an, me_diag *d) {
 }
 
 me_status me_pass_fuse_activation(me_graph *g, const me_pass_options *o, me_diag *d) {
-    (void)o;
+    bool float_kinds = !o || !o->quantize;
     mp_uses u;
     me_status st = mp_uses_build(g, &u, d);
     for (int i = 0; st == ME_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
+        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, float_kinds, d);
     mp_uses_free(&u);
     return st;
 }

@@ -12,6 +12,9 @@
 typedef struct me_pass_options {
     int optimize;          /* 0: run only the passes required for correctness */
     int verify_each_pass;  /* run me_graph_verify after every pass */
+    int quantize;          /* 1: the graph will be quantised: no fusion that only
+                              the float kernels implement (fused SiLU / Gelu /
+                              HardSwish, ops/fused_activation.h) */
 } me_pass_options;
 
 typedef me_status (*me_pass_fn)(me_graph *g, const me_pass_options *o, me_diag *d);

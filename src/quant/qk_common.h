@@ -36,6 +36,34 @@ me_status me_qk_requant(const me_node *n, double m, me_requant *r, me_diag *d);
  * its quantised outputs (docs/quantized-arithmetic.md §6 "float-internal"). */
 me_status me_qk_run_float_internal(const me_kernel_ctx *k, me_diag *d);
 
+/* The reference's prepared values of a Conv2d / DepthWiseConv2d /
+ * FullyConnected node (qk_linear.c), for the packed fast kernels
+ * (quant_pack.c): weights plus their offsets in the weight tensor's element
+ * order, bias in accumulator units, per-channel requantisation, output
+ * offset and clamp bounds, and whether int32 accumulation is exact. */
+typedef struct me_qk_lin_info {
+    int64_t cout, klen;
+    int32_t ox;
+    int32_t *wv;
+    int64_t *bias;
+    me_requant *rq;
+    int64_t oy, lo, hi;
+    bool acc32;
+} me_qk_lin_info;
+me_status me_qk_lin_info_get(const me_kernel_ctx *k, me_qk_lin_info *li, me_diag *d);
+void me_qk_lin_info_free(me_qk_lin_info *li);
+
+/* The packed fast kernels (quant_pack.c): a node whose k->packed was made by
+ * me_qnode_pack, and U8 -> U8 Relu / ReluMinMax / PoolMax2d through a table of
+ * the reference's output codes. Bit-exact with the reference kernels. */
+me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d);
+bool me_qk_u8_unary(const me_kernel_ctx *k);
+me_status me_qk_clamp_u8(const me_kernel_ctx *k, me_diag *d);
+me_status me_qk_maxpool_u8(const me_kernel_ctx *k, me_diag *d);
+me_status me_qk_avgpool_u8(const me_kernel_ctx *k, me_diag *d);
+bool me_qk_quantize_u8_ok(const me_kernel_ctx *k);
+me_status me_qk_quantize_u8(const me_kernel_ctx *k, me_diag *d);
+
 /* Kernels (each checks its tensors and fails with a reason if unsupported). */
 me_status me_qk_conv2d(const me_kernel_ctx *k, me_diag *d);
 me_status me_qk_dwconv2d(const me_kernel_ctx *k, me_diag *d);

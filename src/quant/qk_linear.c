@@ -84,11 +84,21 @@ static me_status qlin_prepare(const me_kernel_ctx *k, const me_tensor *x, const 
         q->wv = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof *q->wv);
         if (!q->wv) return me_fail(d, ME_ERR_NOMEM, "out of memory");
         int64_t mw = 0;
-        for (int64_t i = 0; i < cnt; i++) {
-            int64_t ch = per_ch ? (i / inner) % len : 0;
-            int64_t v = (int64_t)me_qload(wdata, w->dtype, i) + me_qenc_offset(w->qenc, ch);
-            q->wv[i] = (int32_t)v;
-            if (llabs(v) > mw) mw = llabs(v);
+        if (w->dtype == ME_DT_I8 && (!per_ch || inner == 1)) {
+            /* the common case without a per-element division (same values) */
+            const int8_t *wq = wdata;
+            for (int64_t i = 0; i < cnt; i++) {
+                int64_t v = (int64_t)wq[i] + me_qenc_offset(w->qenc, per_ch ? i % len : 0);
+                q->wv[i] = (int32_t)v;
+                if (llabs(v) > mw) mw = llabs(v);
+            }
+        } else {
+            for (int64_t i = 0; i < cnt; i++) {
+                int64_t ch = per_ch ? (i / inner) % len : 0;
+                int64_t v = (int64_t)me_qload(wdata, w->dtype, i) + me_qenc_offset(w->qenc, ch);
+                q->wv[i] = (int32_t)v;
+                if (llabs(v) > mw) mw = llabs(v);
+            }
         }
         q->max_w = mw;
     } else {
@@ -416,4 +426,55 @@ done:
     free(acc);
     qlin_free(&q);
     return st;
+}
+
+/* ---- prepared values for the packed fast kernels (qk_common.h) ---- */
+me_status me_qk_lin_info_get(const me_kernel_ctx *k, me_qk_lin_info *li, me_diag *d) {
+    memset(li, 0, sizeof *li);
+    const me_node *nd = k->node;
+    const me_tensor *x = k->in[0], *w = k->n_in > 1 ? k->in[1] : NULL, *b = k->n_in > 2 ? k->in[2] : NULL;
+    if (!x || !w || !k->in_data[1] || (b && !k->in_data[2]))
+        return me_op_fail(d, ME_ERR_UNSUPPORTED, nd, "needs static weights");
+    int waxis = 3;
+    int64_t cout, klen;
+    if (nd->op == ME_OP_CONV2D || nd->op == ME_OP_DEPTHWISE_CONV2D) {
+        qconv_geom g;
+        bool dw = nd->op == ME_OP_DEPTHWISE_CONV2D;
+        me_status st = qconv_geometry(k, dw, &g, d);
+        if (st) return st;
+        cout = g.cout;
+        klen = dw ? g.fh * g.fw : g.fh * g.fw * g.cin_g;
+    } else if (nd->op == ME_OP_FULLY_CONNECTED && w->rank == 2) {
+        waxis = 0;
+        cout = w->dims[0];
+        klen = w->dims[1];
+    } else {
+        return me_op_fail(d, ME_ERR_UNSUPPORTED, nd, "no prepared values for this op");
+    }
+    if (!me_qk_is_qweight(w, waxis))
+        return me_op_fail(d, ME_ERR_UNSUPPORTED, nd, "weights '%s' are not static quantised weights", w->name);
+    qlin q;
+    me_status st = qlin_prepare(k, x, w, k->in_data[1], waxis, b, b ? k->in_data[2] : NULL, cout, klen, &q, d);
+    if (st) {
+        qlin_free(&q);
+        return st;
+    }
+    li->cout = cout;
+    li->klen = klen;
+    li->ox = q.ox;
+    li->wv = q.wv;
+    li->bias = q.bias;
+    li->rq = q.rq;
+    li->oy = q.oy;
+    li->lo = q.lo;
+    li->hi = q.hi;
+    li->acc32 = q.acc32;
+    return ME_OK;
+}
+
+void me_qk_lin_info_free(me_qk_lin_info *li) {
+    free(li->wv);
+    free(li->bias);
+    free(li->rq);
+    memset(li, 0, sizeof *li);
 }

@@ -127,6 +127,7 @@ me_status me_node_run(const me_kernel_ctx *k, me_diag *d) {
         if (op_class(n->op) == QC_MOVE || n->op == ME_OP_CONCAT) return me_opdefs[n->op]->run(k, d);
         return me_qk_run_float_internal(k, d);
     }
+    if (n->op == ME_OP_QUANTIZE && me_qk_quantize_u8_ok(k)) return me_qk_quantize_u8(k, d); /* same codes, faster */
     if (n->op == ME_OP_QUANTIZE || n->op == ME_OP_DEQUANTIZE || n->op == ME_OP_CAST || !me_qk_node_has_qtensor(k))
         return me_opdefs[n->op]->run(k, d);
     switch (op_class(n->op)) {
@@ -142,6 +143,10 @@ me_status me_node_run(const me_kernel_ctx *k, me_diag *d) {
         return me_qk_run_float_internal(k, d);
     case QC_INT: break;
     }
+    if (k->packed) return me_qk_run_packed(k, d); /* pre-packed A8W8 fast kernels (quant_pack.c) */
+    if ((n->op == ME_OP_RELU || n->op == ME_OP_RELU_MIN_MAX) && me_qk_u8_unary(k)) return me_qk_clamp_u8(k, d);
+    if (n->op == ME_OP_POOL_MAX2D && me_qk_u8_unary(k)) return me_qk_maxpool_u8(k, d);
+    if (n->op == ME_OP_POOL_AVG2D && me_qk_u8_unary(k)) return me_qk_avgpool_u8(k, d);
     switch (n->op) {
     case ME_OP_CONV2D: return me_qk_conv2d(k, d);
     case ME_OP_DEPTHWISE_CONV2D: return me_qk_dwconv2d(k, d);

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 
 #include "../core/util.h"
-#include "../kernels/families.h"
+#include "kernel_families.h"
 #include "../quant/quant_kernels.h"
 #include "pack.h"
 

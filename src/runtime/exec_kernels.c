@@ -2,7 +2,7 @@
  * (a context binary's choice) instead of the CPU's dispatch choice. */
 #include <string.h>
 
-#include "../kernels/families.h"
+#include "kernel_families.h"
 #include "exec.h"
 
 me_status me_exec_fix_kernel(me_exec *e, int node, const char *id, me_diag *d) {

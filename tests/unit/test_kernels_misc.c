@@ -92,6 +92,10 @@ int main(void) {
             bad += dw_case(kern, cs[i], 9, 6, 5, 2, 2, 1, 1);
             bad += dw_case(kern, cs[i], 9, 9, 3, 1, 2, 2, 1);
             bad += dw_case(kern, cs[i], 4, 5, 1, 1, 0, 1, 1);
+            /* wide rows: the interior columns in blocks of pixels */
+            bad += dw_case(kern, cs[i], 5, 23, 3, 1, 1, 1, 1);
+            bad += dw_case(kern, cs[i], 6, 27, 5, 2, 2, 1, 0);
+            bad += dw_case(kern, cs[i], 4, 30, 3, 2, 0, 2, 1);
         }
         CHECK(bad == 0);
         printf("checked %s\n", kern->id);

@@ -1,6 +1,6 @@
 /* The threaded float kernels through their ops (Conv2d on both paths,
  * DepthWiseConv2d, FullyConnected, MatMul, ElementWiseAdd/Multiply, PoolMax2d,
- * PoolAvg2d, Softmax): with
+ * PoolAvg2d (also global), Softmax, LayerNorm, Sigmoid, Tanh, Gelu): with
  * 1, 2 and 3 threads the outputs are bit-identical, and they match a naive
  * double-precision formula written here. Sizes are large enough that the
  * work really is split (several patch blocks, rows and columns). */
@@ -27,6 +27,7 @@ typedef struct op_case {
     int64_t dims[3][4];
     /* conv params */
     int64_t stride, pad;
+    int64_t filter; /* pooling window (square); 0 = 3 */
 } op_case;
 
 /* Runs the case with `threads` threads; returns a malloc'd copy of the output. */
@@ -41,7 +42,8 @@ static float *run_case(const op_case *k, float *const *data, int threads, int64_
     int y = oh_out(&c, ME_DT_UNDEFINED);
     oh_node(&c, k->op, in, k->n_in, &y, 1);
     if (k->op == ME_OP_POOL_MAX2D || k->op == ME_OP_POOL_AVG2D)
-        CHECK(me_node_set_tensor_int(&c.g, c.node, "filter_size", ME_DT_U32, 1, DIMS(2), DIMS(3, 3)) == ME_OK);
+        CHECK(me_node_set_tensor_int(&c.g, c.node, "filter_size", ME_DT_U32, 1, DIMS(2),
+                                     DIMS(k->filter ? k->filter : 3, k->filter ? k->filter : 3)) == ME_OK);
     if (k->op == ME_OP_CONV2D || k->op == ME_OP_DEPTHWISE_CONV2D || k->op == ME_OP_POOL_MAX2D ||
         k->op == ME_OP_POOL_AVG2D) {
         CHECK(me_node_set_tensor_int(&c.g, c.node, "stride", ME_DT_U32, 1, DIMS(2), DIMS(k->stride, k->stride)) ==
@@ -49,6 +51,8 @@ static float *run_case(const op_case *k, float *const *data, int threads, int64_
         CHECK(me_node_set_tensor_int(&c.g, c.node, "pad_amount", ME_DT_U32, 2, DIMS(2, 2),
                                      DIMS(k->pad, k->pad, k->pad, k->pad)) == ME_OK);
     }
+    if (k->op == ME_OP_LAYER_NORM)
+        CHECK(me_node_set_tensor_int(&c.g, c.node, "axes", ME_DT_U32, 1, DIMS(1), DIMS(k->rank[0] - 1)) == ME_OK);
     float *out = NULL;
     me_status st = oh_run(&c);
     CHECK(st == ME_OK);
@@ -202,6 +206,80 @@ static void test_pool(int avg, int64_t n, int64_t h, int64_t w, int64_t c) {
     free(y); free(x);
 }
 
+/* Global average / max pool (window = the whole image): few output rows, so
+ * the channels are split over threads. */
+static void test_global_pool(int avg, int64_t n, int64_t hw, int64_t c) {
+    op_case k = {avg ? ME_OP_POOL_AVG2D : ME_OP_POOL_MAX2D, 1, {4}, {{n, hw, hw, c}}, 1, 0, hw};
+    float *x = malloc(sizeof(float) * (size_t)(n * hw * hw * c));
+    fill(x, n * hw * hw * c, 43);
+    float *data[1] = {x};
+    int64_t numel = 0;
+    float *y = run_all(&k, data, &numel);
+    CHECK(numel == n * c);
+    int bad = 0;
+    for (int64_t i = 0; y && i < numel && !bad; i++) {
+        int64_t ch = i % c, im = i / c;
+        double best = -1e30, sum = 0;
+        for (int64_t p = 0; p < hw * hw; p++) {
+            double v = x[(im * hw * hw + p) * c + ch];
+            best = v > best ? v : best;
+            sum += v;
+        }
+        double want = avg ? sum / (double)(hw * hw) : best;
+        if (!(fabs(y[i] - want) <= (avg ? 1e-5 : 0.0))) bad = 1;
+    }
+    CHECK(y && !bad);
+    free(y); free(x);
+}
+
+/* LayerNorm over the last axis with gamma and beta (rows split over threads). */
+static void test_layernorm(int64_t rows, int64_t len) {
+    op_case k = {ME_OP_LAYER_NORM, 3, {2, 1, 1}, {{rows, len}, {len}, {len}}, 0, 0, 0};
+    float *x = malloc(sizeof(float) * (size_t)(rows * len)), *gm = malloc(sizeof(float) * (size_t)len),
+          *bt = malloc(sizeof(float) * (size_t)len);
+    fill(x, rows * len, 61);
+    for (int64_t i = 0; i < rows * len; i++) x[i] = x[i] * 3.0f + 5.0f;
+    fill(gm, len, 62);
+    fill(bt, len, 63);
+    float *data[3] = {x, gm, bt};
+    int64_t numel = 0;
+    float *y = run_all(&k, data, &numel);
+    int bad = 0;
+    for (int64_t r = 0; y && r < rows && !bad; r++) {
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < len; i++) mean += x[r * len + i];
+        mean /= (double)len;
+        for (int64_t i = 0; i < len; i++) var += (x[r * len + i] - mean) * (x[r * len + i] - mean);
+        var /= (double)len;
+        for (int64_t i = 0; i < len; i++) {
+            double want = (x[r * len + i] - mean) / sqrt(var + 0.001) * gm[i] + bt[i];
+            if (!(fabs(y[r * len + i] - want) <= 1e-5 * (1.0 + fabs(want)))) { bad = 1; break; }
+        }
+    }
+    CHECK(y && !bad);
+    free(y); free(x); free(gm); free(bt);
+}
+
+/* Sigmoid / Tanh / Gelu on a large tensor (element chunks over threads). */
+static void test_activation(int op, int64_t n) {
+    op_case k = {op, 1, {1}, {{n}}, 0, 0, 0};
+    float *x = malloc(sizeof(float) * (size_t)n);
+    fill(x, n, 71);
+    for (int64_t i = 0; i < n; i++) x[i] *= 12.0f;
+    float *data[1] = {x};
+    int64_t numel = 0;
+    float *y = run_all(&k, data, &numel);
+    int bad = 0;
+    for (int64_t i = 0; y && i < n && !bad; i++) {
+        double v = x[i];
+        double want = op == ME_OP_SIGMOID ? 1.0 / (1.0 + exp(-v)) : op == ME_OP_TANH ? tanh(v)
+                                                                    : 0.5 * v * erfc(-v / sqrt(2.0));
+        if (!(fabs(y[i] - want) <= 1e-6 * fabs(want) + 1e-7 * fabs(v) + 1e-30)) bad = 1;
+    }
+    CHECK(y && !bad);
+    free(y); free(x);
+}
+
 static void test_softmax(int64_t rows, int64_t len) {
     op_case k = {ME_OP_SOFTMAX, 1, {2}, {{rows, len}}, 0, 0};
     float *x = malloc(sizeof(float) * (size_t)(rows * len));
@@ -239,6 +317,13 @@ int main(void) {
     test_eltwise(ME_OP_ADD, 200, 97, 1);
     test_pool(0, 2, 33, 31, 19);
     test_pool(1, 1, 40, 40, 64);
+    test_global_pool(1, 1, 14, 200);
+    test_global_pool(0, 1, 7, 1001);
+    test_layernorm(300, 384);
+    test_layernorm(5, 7);
+    test_activation(ME_OP_SIGMOID, 50001);
+    test_activation(ME_OP_TANH, 30001);
+    test_activation(ME_OP_GELU, 40001);
     test_softmax(600, 197);
     test_softmax(3, 10);
     return check_exit();

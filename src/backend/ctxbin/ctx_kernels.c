@@ -1,11 +1,11 @@
 /* Kernel choice at compile time for a CPU target, and its check at load.
- * Ops with SIMD variants in the kernel registry (src/kernels/families.h) get
+ * Ops with SIMD variants in the kernel registry (src/runtime/kernel_families.h) get
  * the best variant the target's ISA allows; every other op the reference
  * kernel "ref.<op>". */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../kernels/families.h"
+#include "../../runtime/kernel_families.h"
 #include "../../ops/ops.h"
 #include "ctxbin.h"
 

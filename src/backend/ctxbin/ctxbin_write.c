@@ -10,7 +10,7 @@
 
 #include "../../core/mapfile.h"
 #include "../../core/util.h"
-#include "../../kernels/families.h"
+#include "../../runtime/kernel_families.h"
 #include "../../runtime/pack.h"
 #include "ctxbin.h"
 #include "ctxbin_format.h"

@@ -53,9 +53,14 @@ static void simple(ox *x, const me_node *n, const char *op, int k) {
     ox_out_done(x, n->out[0]);
 }
 
+static const char *gelu(ox *x, const char *v);
+
 static const char *fused_activation(ox *x, const me_node *n, const char *v) {
     int64_t act = me_param_int(n, "activation", ME_FUSED_ACT_NONE);
     if (act == ME_FUSED_ACT_RELU) return ox_op1(x, "Relu", v);
+    if (act == ME_FUSED_ACT_SILU) return ox_op2(x, "Mul", v, ox_op1(x, "Sigmoid", v));
+    if (act == ME_FUSED_ACT_GELU) return gelu(x, v);
+    if (act == ME_FUSED_ACT_HARD_SWISH) return ox_op1(x, "HardSwish", v);
     if (act == ME_FUSED_ACT_RELU_MIN_MAX) {
         const char *in[3] = {v, ox_const_f32_scalar(x, (float)me_param_float(n, "activation_min", 0.0)),
                              ox_const_f32_scalar(x, (float)me_param_float(n, "activation_max", 0.0))};

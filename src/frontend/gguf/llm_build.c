@@ -496,14 +496,32 @@ static int attention(llm_b *b, int layer, int x, int cosv, int sinv, int mask, i
         b->failed = true;
         return -1;
     }
-    int kin[2] = {kc, *k_new}, vin[2] = {vc, *v_new};
-    int kall = concat(b, kin, 2, 1, "k_all");
-    int vall = concat(b, vin, 2, 1, "v_all");
-    int s = matmul(b, qg, kall, true, "scores");
+    /* Few query rows per kv head (decode): scores against the cache and the new rows
+     * separately, so the cache is never copied (only the small score rows are); else one
+     * MatMul against Concat(cache, new rows). The slices count from the end, so they do
+     * not depend on the context length (the session resizes it, src/llm/llm_session.c). */
+    const bool split = G * T < hd;
+    int s, kall = -1, vall = -1;
+    if (split) {
+        int sin[2] = {matmul(b, qg, kc, true, "scores_cache"), matmul(b, qg, *k_new, true, "scores_new")};
+        s = concat(b, sin, 2, 2, "scores");
+    } else {
+        int kin[2] = {kc, *k_new}, vin[2] = {vc, *v_new};
+        kall = concat(b, kin, 2, 1, "k_all");
+        vall = concat(b, vin, 2, 1, "v_all");
+        s = matmul(b, qg, kall, true, "scores");
+    }
     int64_t s4[4] = {Hkv, G, T, C + T}, s3[3] = {Hkv, G * T, C + T};
     s = binary(b, ME_OP_ADD, reshape(b, s, 4, s4, "scores_4d"), mask, "masked");
     int p = reshape(b, softmax(b, s, scale, "probs"), 3, s3, "probs_rows");
-    int o = matmul(b, p, vall, false, "context");
+    int o;
+    if (split) {
+        int pc = slice(b, p, 2, 0, -T, "probs_cache"), pn = slice(b, p, 2, -T, INT32_MAX, "probs_new");
+        o = binary(b, ME_OP_ADD, matmul(b, pc, vc, false, "context_cache"), matmul(b, pn, *v_new, false, "context_new"),
+                   "context");
+    } else {
+        o = matmul(b, p, vall, false, "context");
+    }
     int64_t o4[4] = {Hkv, G, T, hd}, op[4] = {2, 0, 1, 3}, o2[2] = {T, H * hd};
     o = reshape(b, transpose(b, reshape(b, o, 4, o4, "context_4d"), 4, op, "context_t"), 2, o2, "context_2d");
     set_scope(b, "blk.%d/attn_output", layer);

@@ -895,8 +895,8 @@ static me_qenc *qdq_encoding(mo_ctx *c, const qdq_spec *q) {
     float *s = mo_build_alloc(c, (size_t)q->n, sizeof(float));
     int32_t *o = mo_build_alloc(c, (size_t)q->n, sizeof(int32_t));
     if (e == NULL || s == NULL || o == NULL) return NULL;
-    int bits;
-    bool sgn;
+    int bits = 0;
+    bool sgn = false;
     qdtype_bits(q->qdt, &bits, &sgn);
     e->kind = q->axis < 0 ? ME_QENC_SCALE_OFFSET : ME_QENC_AXIS_SCALE_OFFSET;
     e->bitwidth = bits;
@@ -943,8 +943,8 @@ static me_status blocked_full(mo_ctx *c, const onnx_node *n, const me_tensor *xt
 }
 
 static void qdtype_range(me_dtype dt, double *lo, double *hi) {
-    int bits;
-    bool sgn;
+    int bits = 0;
+    bool sgn = false;
     qdtype_bits(dt, &bits, &sgn);
     if (sgn) *lo = -ldexp(1.0, bits - 1), *hi = ldexp(1.0, bits - 1) - 1;
     else *lo = 0, *hi = ldexp(1.0, bits) - 1;

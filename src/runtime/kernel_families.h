@@ -1,12 +1,12 @@
 /* Which kernel registry family runs a node, as one table: the runtime
  * (variant choice, me_exec_fix_kernel) and the context binary (choice at
  * compile time, check at load) both ask here, so a new family is added in
- * one place (families.c). */
-#ifndef ME_KERNEL_FAMILIES_H
-#define ME_KERNEL_FAMILIES_H
+ * one place (kernel_families.c). */
+#ifndef ME_RUNTIME_KERNEL_FAMILIES_H
+#define ME_RUNTIME_KERNEL_FAMILIES_H
 
 #include "../ir/ir.h"
-#include "kernels.h"
+#include "../kernels/kernels.h"
 
 typedef struct me_kernel_family {
     const char *prefix;                 /* every id of the family starts with it, e.g. "gemm_f32__" */

@@ -1,5 +1,5 @@
 /* The node -> kernel family map (see families.h). */
-#include "families.h"
+#include "kernel_families.h"
 
 #include <string.h>
 
@@ -17,6 +17,7 @@
 FAMILY(gemm_f32)
 FAMILY(dwconv_f32)
 FAMILY(eltwise_f32)
+FAMILY(unary_f32)
 #undef FAMILY
 
 const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n) {
@@ -30,6 +31,14 @@ const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n)
     case ME_OP_DEPTHWISE_CONV2D: return &dwconv_f32_family;
     case ME_OP_ADD:
     case ME_OP_MULTIPLY: return &eltwise_f32_family;
+    case ME_OP_SIGMOID:
+    case ME_OP_TANH:
+    case ME_OP_NEURON:
+    case ME_OP_GELU:
+    case ME_OP_EXP:
+    case ME_OP_ERF:
+    case ME_OP_SOFTMAX:
+    case ME_OP_LOG_SOFTMAX: return &unary_f32_family;
     default: return NULL;
     }
 }
