@@ -16,15 +16,11 @@ typedef struct affine {
     float *w, *b;     /* [channels], malloc'd */
 } affine;
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
 /* A static constant that broadcasts along the last axis only: every dim but
  * the last is 1, and the last is `c` or 1. Returns its element count or -1. */
 static int64_t per_channel_count(const me_graph *g, int s, int x_rank, int64_t c) {
     const me_tensor *t = &g->tensors[s];
-    if (!mp_is_static(g, s) || !plain_f32(g, s) || t->rank > x_rank) return -1;
+    if (!mp_is_static(g, s) || !mp_plain_f32(g, s) || t->rank > x_rank) return -1;
     for (int i = 0; i + 1 < t->rank; i++)
         if (t->dims[i] != 1) return -1;
     int64_t last = t->rank ? t->dims[t->rank - 1] : 1;
@@ -38,7 +34,7 @@ static bool as_affine(const me_graph *g, const me_node *n, affine *a) {
     if (n->n_out != 1 || n->n_in < 1) return false;
     int y = n->out[0];
     const me_tensor *yt = &g->tensors[y];
-    if (!plain_f32(g, y) || yt->rank < 1) return false;
+    if (!mp_plain_f32(g, y) || yt->rank < 1) return false;
     int64_t c = yt->dims[yt->rank - 1];
     if (c <= 0 || c > (1 << 24)) return false;
     int x = -1, s = -1, s2 = -1;
@@ -69,7 +65,7 @@ static bool as_affine(const me_graph *g, const me_node *n, affine *a) {
     }
     /* The op must not broadcast x up: same shape in and out. */
     const me_tensor *xt = &g->tensors[x];
-    if (mp_is_static(g, x) || !plain_f32(g, x) || xt->rank != yt->rank) return false;
+    if (mp_is_static(g, x) || !mp_plain_f32(g, x) || xt->rank != yt->rank) return false;
     for (int i = 0; i < xt->rank; i++)
         if (xt->dims[i] != yt->dims[i]) return false;
     a->w = malloc((size_t)c * sizeof(float));
@@ -160,12 +156,12 @@ static me_status try_fold(me_graph *g, mp_uses *u, int an, bool *folded, me_diag
         goto out;
     if (p->n_out != 1 || p->out[0] != a.x || p->n_in < 2 || me_param_int(p, "activation", 0) != 0) goto out;
     int wt = p->in[1], bt = p->n_in > 2 ? p->in[2] : -1;
-    if (!mp_is_static(g, wt) || !plain_f32(g, wt)) goto out;
+    if (!mp_is_static(g, wt) || !mp_plain_f32(g, wt)) goto out;
     wmap m;
     if (!describe_weights(g, p, &m)) goto out;
     const me_tensor *xt = &g->tensors[a.x];
     if (m.cout != xt->dims[xt->rank - 1]) goto out;
-    if (bt >= 0 && (!mp_is_static(g, bt) || !plain_f32(g, bt) || me_tensor_numel(&g->tensors[bt]) != m.cout)) goto out;
+    if (bt >= 0 && (!mp_is_static(g, bt) || !mp_plain_f32(g, bt) || me_tensor_numel(&g->tensors[bt]) != m.cout)) goto out;
 
     const me_tensor *w = &g->tensors[wt];
     int64_t nw = me_tensor_numel(w);

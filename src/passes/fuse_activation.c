@@ -39,10 +39,6 @@ static bool activation_of(const me_node *n, bool float_kinds, int *kind, float *
     return false;
 }
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
 static me_status try_fuse(me_graph *g, mp_uses *u, int an, bool float_kinds, me_diag *d) {
     const me_node *a = &g->nodes[an];
     int kind = 0;
@@ -59,7 +55,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int an, bool float_kinds, me_
         !mp_schema_has(p->op, "activation_max"))
         return ME_OK;
     if (p->n_out != 1 || me_param_int(p, "activation", 0) != ME_FUSED_ACT_NONE) return ME_OK;
-    if (!plain_f32(g, x) || !plain_f32(g, y)) return ME_OK;
+    if (!mp_plain_f32(g, x) || !mp_plain_f32(g, y)) return ME_OK;
     me_status st = me_node_set_scalar_u32(g, pn, "activation", (uint32_t)kind);
     if (st == ME_OK && kind == ME_FUSED_ACT_RELU_MIN_MAX) {
         st = me_node_set_scalar_f32(g, pn, "activation_min", lo);

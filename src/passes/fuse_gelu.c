@@ -13,38 +13,13 @@
 
 #include "pass_util.h"
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
-static bool same_shape(const me_graph *g, int a, int b) {
-    const me_tensor *x = &g->tensors[a], *y = &g->tensors[b];
-    if (x->rank != y->rank) return false;
-    for (int i = 0; i < x->rank; i++)
-        if (x->dims[i] != y->dims[i]) return false;
-    return true;
-}
-
-/* Value of a static one-element float tensor. */
-static bool scalar_value(const me_graph *g, int t, float *v) {
-    if (!mp_is_static(g, t) || !plain_f32(g, t) || !g->tensors[t].data || me_tensor_numel(&g->tensors[t]) != 1)
-        return false;
-    *v = mp_f32(g, t)[0];
-    return true;
-}
-
 /* Binary node n = op(v, c) or op(c, v) (when `commutes`) with c a static
  * scalar: the other operand in *v, c's value in *c. */
 static bool with_scalar(const me_graph *g, const me_node *n, int op, bool commutes, int *v, float *c) {
     if (n->op != op || n->n_in != 2 || n->n_out != 1) return false;
-    if (scalar_value(g, n->in[1], c) && !mp_is_static(g, n->in[0])) { *v = n->in[0]; return true; }
-    if (commutes && scalar_value(g, n->in[0], c) && !mp_is_static(g, n->in[1])) { *v = n->in[1]; return true; }
+    if (mp_scalar_value(g, n->in[1], c) && !mp_is_static(g, n->in[0])) { *v = n->in[0]; return true; }
+    if (commutes && mp_scalar_value(g, n->in[0], c) && !mp_is_static(g, n->in[1])) { *v = n->in[1]; return true; }
     return false;
-}
-
-/* Node reading t as its only reader (t no graph output), or -1. */
-static int only_reader(const me_graph *g, const mp_uses *u, int t) {
-    return mp_is_output(g, t) ? -1 : mp_single_consumer(u, t);
 }
 
 /* The other operand of Multiply node n when one of them is t, or -1. */
@@ -64,7 +39,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     /* s = x / sqrt2 (or x * 1/sqrt2) */
     int s = e->in[0], sn = mp_producer(g, s), x = -1;
     float c;
-    if (sn < 0 || only_reader(g, u, s) != en) return ME_OK;
+    if (sn < 0 || mp_only_reader(g, u, s) != en) return ME_OK;
     if (with_scalar(g, &g->nodes[sn], ME_OP_DIVIDE, false, &x, &c)) {
         if (!near(c, M_SQRT2)) return ME_OK;
     } else if (with_scalar(g, &g->nodes[sn], ME_OP_MULTIPLY, true, &x, &c)) {
@@ -75,17 +50,17 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     kill[nk++] = sn;
     kill[nk++] = en;
     /* a = Erf(..) + 1 */
-    int er = e->out[0], an = only_reader(g, u, er), v;
+    int er = e->out[0], an = mp_only_reader(g, u, er), v;
     if (an < 0 || !with_scalar(g, &g->nodes[an], ME_OP_ADD, true, &v, &c) || v != er || c != 1.0f) return ME_OK;
     kill[nk++] = an;
     int a = g->nodes[an].out[0];
     int y = -1;
-    int n1 = only_reader(g, u, a);
+    int n1 = mp_only_reader(g, u, a);
     if (n1 < 0) return ME_OK;
     int o = mul_other(&g->nodes[n1], a);
     if (o == x) {
         /* (x * A) * 0.5 */
-        int p = g->nodes[n1].out[0], n2 = only_reader(g, u, p);
+        int p = g->nodes[n1].out[0], n2 = mp_only_reader(g, u, p);
         if (n2 < 0 || !with_scalar(g, &g->nodes[n2], ME_OP_MULTIPLY, true, &v, &c) || v != p || c != 0.5f) return ME_OK;
         kill[nk++] = n1;
         kill[nk++] = n2;
@@ -93,7 +68,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     } else if (o >= 0 && with_scalar(g, &g->nodes[n1], ME_OP_MULTIPLY, true, &v, &c)) {
         /* x * (A * 0.5) */
         if (v != a || c != 0.5f) return ME_OK;
-        int h = g->nodes[n1].out[0], n2 = only_reader(g, u, h);
+        int h = g->nodes[n1].out[0], n2 = mp_only_reader(g, u, h);
         if (n2 < 0 || mul_other(&g->nodes[n2], h) != x) return ME_OK;
         kill[nk++] = n1;
         kill[nk++] = n2;
@@ -101,7 +76,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     } else if (o >= 0) {
         /* (x * 0.5) * A */
         int hn = mp_producer(g, o);
-        if (hn < 0 || only_reader(g, u, o) != n1 || !with_scalar(g, &g->nodes[hn], ME_OP_MULTIPLY, true, &v, &c) ||
+        if (hn < 0 || mp_only_reader(g, u, o) != n1 || !with_scalar(g, &g->nodes[hn], ME_OP_MULTIPLY, true, &v, &c) ||
             v != x || c != 0.5f)
             return ME_OK;
         kill[nk++] = hn;
@@ -111,10 +86,10 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
         return ME_OK;
     }
     /* float32 throughout, no broadcasting */
-    if (!plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
+    if (!mp_plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
     for (int i = 0; i < nk; i++) {
         int t = g->nodes[kill[i]].out[0];
-        if (!plain_f32(g, t) || !same_shape(g, t, x)) return ME_OK;
+        if (!mp_plain_f32(g, t) || !mp_same_shape(g, t, x)) return ME_OK;
     }
     char name[512];
     snprintf(name, sizeof name, "%.480s_gelu", e->name);

@@ -13,10 +13,6 @@
 #include "../core/util.h"
 #include "pass_util.h"
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
 static bool same_shape(const me_tensor *a, const me_tensor *b) {
     if (a->rank != b->rank) return false;
     for (int i = 0; i < a->rank; i++)
@@ -32,12 +28,12 @@ static int bias_operand(const me_graph *g, const me_node *a, int y, int64_t n, i
     int c = a->in[0] == y ? a->in[1] : a->in[0];
     if ((a->in[0] == y) == (a->in[1] == y)) return -1; /* y on both sides, or neither */
     const me_tensor *ct = &g->tensors[c], *yt = &g->tensors[y];
-    if (!mp_is_static(g, c) || !plain_f32(g, c) || !ct->data || ct->rank > yt->rank) return -1;
+    if (!mp_is_static(g, c) || !mp_plain_f32(g, c) || !ct->data || ct->rank > yt->rank) return -1;
     for (int i = 0; i + 1 < ct->rank; i++)
         if (ct->dims[i] != 1) return -1;
     int64_t last = ct->rank ? ct->dims[ct->rank - 1] : 1;
     if (last != n && last != 1) return -1;
-    if (!plain_f32(g, a->out[0]) || !same_shape(&g->tensors[a->out[0]], yt)) return -1;
+    if (!mp_plain_f32(g, a->out[0]) || !same_shape(&g->tensors[a->out[0]], yt)) return -1;
     *count = last;
     return c;
 }
@@ -49,7 +45,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int mn, me_diag *d) {
     if (me_param_int(m, "transpose_in0", 0) != 0 || me_param_int(m, "activation", 0) != 0) return ME_OK;
     int x = m->in[0], w = m->in[1], y = m->out[0];
     bool t1 = me_param_int(m, "transpose_in1", 0) != 0;
-    if (!plain_f32(g, x) || !plain_f32(g, y) || !mp_is_static(g, w) || !plain_f32(g, w)) return ME_OK;
+    if (!mp_plain_f32(g, x) || !mp_plain_f32(g, y) || !mp_is_static(g, w) || !mp_plain_f32(g, w)) return ME_OK;
     const me_tensor *xt = &g->tensors[x], *wt = &g->tensors[w], *yt = &g->tensors[y];
     if (xt->rank < 2 || wt->rank != 2 || !wt->data || mp_is_static(g, x)) return ME_OK;
     int64_t k = t1 ? wt->dims[1] : wt->dims[0], n = t1 ? wt->dims[0] : wt->dims[1];

@@ -16,30 +16,6 @@
 
 #include "pass_util.h"
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
-static bool same_shape(const me_graph *g, int a, int b) {
-    const me_tensor *x = &g->tensors[a], *y = &g->tensors[b];
-    if (x->rank != y->rank) return false;
-    for (int i = 0; i < x->rank; i++)
-        if (x->dims[i] != y->dims[i]) return false;
-    return true;
-}
-
-static bool scalar_value(const me_graph *g, int t, float *v) {
-    if (!mp_is_static(g, t) || !plain_f32(g, t) || !g->tensors[t].data || me_tensor_numel(&g->tensors[t]) != 1)
-        return false;
-    *v = mp_f32(g, t)[0];
-    return true;
-}
-
-/* The one node reading t (t no graph output), or -1. */
-static int only_reader(const me_graph *g, const mp_uses *u, int t) {
-    return mp_is_output(g, t) ? -1 : mp_single_consumer(u, t);
-}
-
 static const me_node *node_of(const me_graph *g, int i) { return i >= 0 ? &g->nodes[i] : NULL; }
 
 static bool is_op(const me_node *n, int op, int n_in) {
@@ -49,9 +25,9 @@ static bool is_op(const me_node *n, int op, int n_in) {
 /* Binary node n reads t and a static scalar: the scalar's value. */
 static bool op_with_scalar(const me_graph *g, const me_node *n, int op, int t, float *c) {
     if (!is_op(n, op, 2)) return false;
-    if (n->in[0] == t && scalar_value(g, n->in[1], c)) return true;
+    if (n->in[0] == t && mp_scalar_value(g, n->in[1], c)) return true;
     bool commutes = op == ME_OP_ADD || op == ME_OP_MULTIPLY;
-    return commutes && n->in[1] == t && scalar_value(g, n->in[0], c);
+    return commutes && n->in[1] == t && mp_scalar_value(g, n->in[0], c);
 }
 
 /* ReduceMean over some axes with keep_dims; the axes as a mask. */
@@ -72,7 +48,7 @@ static bool reduce_mean_axes(const me_graph *g, const me_node *n, bool *mask) {
  * the normalised axes: what LayerNorm / RmsNorm take as gamma / beta. */
 static bool affine_ok(const me_graph *g, int t, int x, const bool *mask) {
     const me_tensor *tt = &g->tensors[t], *xt = &g->tensors[x];
-    if (!mp_is_static(g, t) || !plain_f32(g, t) || !tt->data || tt->rank > xt->rank) return false;
+    if (!mp_is_static(g, t) || !mp_plain_f32(g, t) || !tt->data || tt->rank > xt->rank) return false;
     for (int j = 0; j < tt->rank; j++) {
         int a = xt->rank - tt->rank + j;
         if (tt->dims[j] != 1 && (!mask[a] || tt->dims[j] != xt->dims[a])) return false;
@@ -83,12 +59,12 @@ static bool affine_ok(const me_graph *g, int t, int x, const bool *mask) {
 /* Node reading y together with a static affine operand (Multiply: either
  * order; Add: either order); the operand in *t, or -1. */
 static int affine_after(const me_graph *g, const mp_uses *u, int y, int op, int x, const bool *mask, int *t) {
-    int n = only_reader(g, u, y);
+    int n = mp_only_reader(g, u, y);
     const me_node *nn = node_of(g, n);
     if (!is_op(nn, op, 2)) return -1;
     int o = nn->in[0] == y ? nn->in[1] : nn->in[0];
     if ((nn->in[0] == y) == (nn->in[1] == y) || !affine_ok(g, o, x, mask)) return -1;
-    if (!plain_f32(g, nn->out[0]) || !same_shape(g, nn->out[0], x)) return -1;
+    if (!mp_plain_f32(g, nn->out[0]) || !mp_same_shape(g, nn->out[0], x)) return -1;
     *t = o;
     return n;
 }
@@ -105,16 +81,16 @@ typedef struct match {
  * and the nodes; returns the Add's output (for Rsqrt) via *a, Sqrt's via *s
  * (or -1 when the Add feeds an Rsqrt). */
 static bool variance_tail(const me_graph *g, const mp_uses *u, int q, match *m, int *a_out, int *s_out) {
-    int rn = only_reader(g, u, q);
+    int rn = mp_only_reader(g, u, q);
     if (!reduce_mean_axes(g, node_of(g, rn), m->mask)) return false;
     m->nodes[m->n_nodes++] = rn;
     int v = g->nodes[rn].out[0];
-    int an = only_reader(g, u, v);
+    int an = mp_only_reader(g, u, v);
     if (!op_with_scalar(g, node_of(g, an), ME_OP_ADD, v, &m->eps) || !(m->eps >= 0.0f)) return false;
     m->nodes[m->n_nodes++] = an;
     int a = g->nodes[an].out[0];
     *a_out = a;
-    int sn = only_reader(g, u, a);
+    int sn = mp_only_reader(g, u, a);
     const me_node *s = node_of(g, sn);
     if (is_op(s, ME_OP_SQRT, 1)) {
         m->nodes[m->n_nodes++] = sn;
@@ -157,7 +133,7 @@ static bool match_layernorm(const me_graph *g, const mp_uses *u, int mn, match *
     bool mask0[ME_MAX_RANK];
     if (!reduce_mean_axes(g, mean, mask0)) return false;
     int x = mean->in[0], mo = mean->out[0];
-    int dn = only_reader(g, u, mo);
+    int dn = mp_only_reader(g, u, mo);
     const me_node *sub = node_of(g, dn);
     if (!is_op(sub, ME_OP_SUBTRACT, 2) || sub->in[0] != x || sub->in[1] != mo) return false;
     int dt = sub->out[0];
@@ -181,7 +157,7 @@ static bool match_layernorm(const me_graph *g, const mp_uses *u, int mn, match *
     int a, s;
     if (!variance_tail(g, u, g->nodes[qn].out[0], m, &a, &s) || s < 0) return false;
     if (memcmp(mask0, m->mask, sizeof mask0) != 0) return false;
-    if (g->nodes[divn].in[1] != s || only_reader(g, u, s) != divn) return false;
+    if (g->nodes[divn].in[1] != s || mp_only_reader(g, u, s) != divn) return false;
     m->nodes[m->n_nodes++] = divn;
     m->y = g->nodes[divn].out[0];
     return true;
@@ -201,7 +177,7 @@ static bool match_rmsnorm(const me_graph *g, const mp_uses *u, int qn, match *m)
     if (!variance_tail(g, u, q->out[0], m, &a, &s)) return false;
     int last;
     if (s >= 0) {
-        int n1 = only_reader(g, u, s);
+        int n1 = mp_only_reader(g, u, s);
         const me_node *f = node_of(g, n1);
         float one;
         if (is_op(f, ME_OP_DIVIDE, 2) && f->in[0] == x && f->in[1] == s) { /* x / s */
@@ -210,7 +186,7 @@ static bool match_rmsnorm(const me_graph *g, const mp_uses *u, int qn, match *m)
             return true;
         }
         if (is_op(f, ME_OP_RECIPROCAL, 1) ||
-            (is_op(f, ME_OP_DIVIDE, 2) && f->in[1] == s && scalar_value(g, f->in[0], &one) && one == 1.0f)) {
+            (is_op(f, ME_OP_DIVIDE, 2) && f->in[1] == s && mp_scalar_value(g, f->in[0], &one) && one == 1.0f)) {
             m->nodes[m->n_nodes++] = n1;
             last = f->out[0];
         } else {
@@ -220,7 +196,7 @@ static bool match_rmsnorm(const me_graph *g, const mp_uses *u, int qn, match *m)
         last = a; /* the Rsqrt's output */
     }
     /* y = x * r */
-    int mn = only_reader(g, u, last);
+    int mn = mp_only_reader(g, u, last);
     const me_node *mul = node_of(g, mn);
     if (!is_op(mul, ME_OP_MULTIPLY, 2) || !((mul->in[0] == x && mul->in[1] == last) || (mul->in[1] == x && mul->in[0] == last)))
         return false;
@@ -231,14 +207,14 @@ static bool match_rmsnorm(const me_graph *g, const mp_uses *u, int qn, match *m)
 
 static me_status rewrite(me_graph *g, mp_uses *u, match *m, me_diag *d) {
     int x = m->x;
-    if (!plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
+    if (!mp_plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
     /* x is read by the pattern's first nodes and maybe elsewhere; every
      * intermediate stays inside, keeps x's shape or is x's reduced shape */
     for (int i = 0; i < m->n_nodes; i++) {
         int t = g->nodes[m->nodes[i]].out[0];
-        if (!plain_f32(g, t)) return ME_OK;
+        if (!mp_plain_f32(g, t)) return ME_OK;
     }
-    if (!same_shape(g, m->y, x)) return ME_OK;
+    if (!mp_same_shape(g, m->y, x)) return ME_OK;
     /* optional gamma, then (LayerNorm) beta */
     m->gamma = m->beta = -1;
     int n = affine_after(g, u, m->y, ME_OP_MULTIPLY, x, m->mask, &m->gamma);

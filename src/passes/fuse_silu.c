@@ -19,10 +19,6 @@
 #include "../ops/fused_activation.h"
 #include "pass_util.h"
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
 static bool is_sigmoid(const me_node *n) {
     return n->op == ME_OP_SIGMOID || (n->op == ME_OP_NEURON && me_param_int(n, "operation", -1) == 6);
 }
@@ -48,7 +44,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int sn, bool float_only, me_d
     if (!((m->in[0] == x && m->in[1] == sg) || (m->in[0] == sg && m->in[1] == x))) return ME_OK;
     int y = m->out[0];
     if (hswish) {
-        if (!plain_f32(g, x) || !plain_f32(g, sg) || !plain_f32(g, y)) return ME_OK;
+        if (!mp_plain_f32(g, x) || !mp_plain_f32(g, sg) || !mp_plain_f32(g, y)) return ME_OK;
         const me_tensor *xt = &g->tensors[x], *yt = &g->tensors[y];
         if (xt->rank != yt->rank) return ME_OK;
         for (int i = 0; i < xt->rank; i++)
@@ -72,7 +68,7 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int sn, bool float_only, me_d
         return ME_OK;
     if (!mp_schema_has(p->op, "activation") || p->n_out != 1 || me_param_int(p, "activation", 0) != ME_FUSED_ACT_NONE)
         return ME_OK;
-    if (!plain_f32(g, x) || !plain_f32(g, sg) || !plain_f32(g, y)) return ME_OK;
+    if (!mp_plain_f32(g, x) || !mp_plain_f32(g, sg) || !mp_plain_f32(g, y)) return ME_OK;
     const me_tensor *xt = &g->tensors[x], *yt = &g->tensors[y];
     if (xt->rank != yt->rank) return ME_OK;
     for (int i = 0; i < xt->rank; i++)

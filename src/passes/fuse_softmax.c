@@ -11,14 +11,6 @@
 
 #include "pass_util.h"
 
-static bool plain_f32(const me_graph *g, int t) {
-    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
-}
-
-static int only_reader(const me_graph *g, const mp_uses *u, int t) {
-    return mp_is_output(g, t) ? -1 : mp_single_consumer(u, t);
-}
-
 static bool is_op(const me_node *n, int op, int n_in) { return n && n->op == op && n->n_in == n_in && n->n_out == 1; }
 
 /* A reduction over one axis with keep_dims: the axis, or -1. */
@@ -38,10 +30,10 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     /* optional t = x - ReduceMax(x) */
     int x = t;
     int sn = mp_producer(g, t), ax_max = -1;
-    if (sn >= 0 && only_reader(g, u, t) == en && is_op(&g->nodes[sn], ME_OP_SUBTRACT, 2)) {
+    if (sn >= 0 && mp_only_reader(g, u, t) == en && is_op(&g->nodes[sn], ME_OP_SUBTRACT, 2)) {
         const me_node *sub = &g->nodes[sn];
         int mn = mp_producer(g, sub->in[1]);
-        if (mn >= 0 && only_reader(g, u, sub->in[1]) == sn && g->nodes[mn].in[0] == sub->in[0] &&
+        if (mn >= 0 && mp_only_reader(g, u, sub->in[1]) == sn && g->nodes[mn].in[0] == sub->in[0] &&
             (ax_max = reduce_axis(g, &g->nodes[mn], ME_OP_REDUCE_MAX)) >= 0) {
             x = sub->in[0];
             kill[nk++] = mn;
@@ -58,14 +50,14 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
     if (axis < 0 || (ax_max >= 0 && ax_max != axis)) return ME_OK;
     int st = g->nodes[rs].out[0];
     const me_node *div = &g->nodes[dv];
-    if (!is_op(div, ME_OP_DIVIDE, 2) || div->in[0] != et || div->in[1] != st || only_reader(g, u, st) != dv)
+    if (!is_op(div, ME_OP_DIVIDE, 2) || div->in[0] != et || div->in[1] != st || mp_only_reader(g, u, st) != dv)
         return ME_OK;
     kill[nk++] = rs;
     kill[nk++] = dv;
     int y = div->out[0];
-    if (!plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
+    if (!mp_plain_f32(g, x) || mp_is_static(g, x)) return ME_OK;
     for (int i = 0; i < nk; i++)
-        if (!plain_f32(g, g->nodes[kill[i]].out[0])) return ME_OK;
+        if (!mp_plain_f32(g, g->nodes[kill[i]].out[0])) return ME_OK;
     const me_tensor *xt = &g->tensors[x], *yt = &g->tensors[y];
     if (xt->rank != yt->rank) return ME_OK;
     for (int i = 0; i < xt->rank; i++)

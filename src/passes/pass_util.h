@@ -87,4 +87,30 @@ int mp_add_transpose(me_graph *g, mp_uses *u, int in, const int *perm, int out, 
 /* Element accessors for static data (F32 only, other dtypes refused by callers). */
 static inline const float *mp_f32(const me_graph *g, int t) { return (const float *)g->tensors[t].data; }
 
+/* Float32 without a quantisation encoding: what the float-only rewrites need. */
+static inline bool mp_plain_f32(const me_graph *g, int t) {
+    return t >= 0 && g->tensors[t].dtype == ME_DT_F32 && (!g->tensors[t].qenc || g->tensors[t].qenc->kind == ME_QENC_NONE);
+}
+
+static inline bool mp_same_shape(const me_graph *g, int a, int b) {
+    const me_tensor *x = &g->tensors[a], *y = &g->tensors[b];
+    if (x->rank != y->rank) return false;
+    for (int i = 0; i < x->rank; i++)
+        if (x->dims[i] != y->dims[i]) return false;
+    return true;
+}
+
+/* Value of a static one-element float tensor. */
+static inline bool mp_scalar_value(const me_graph *g, int t, float *v) {
+    if (!mp_is_static(g, t) || !mp_plain_f32(g, t) || !g->tensors[t].data || me_tensor_numel(&g->tensors[t]) != 1)
+        return false;
+    *v = mp_f32(g, t)[0];
+    return true;
+}
+
+/* The one node reading t (t no graph output), or -1. */
+static inline int mp_only_reader(const me_graph *g, const mp_uses *u, int t) {
+    return mp_is_output(g, t) ? -1 : mp_single_consumer(u, t);
+}
+
 #endif
