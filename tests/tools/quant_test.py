@@ -116,6 +116,11 @@ def trained_cache(name, exporter, tasks):
     if subprocess.run(["/usr/bin/python3", exporter, tmp, "--only", name, "--trained"]).returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         return None
+    for f in os.listdir(tmp):       # the input lists name files by absolute path: the final folder's
+        if f.endswith(".inputs.txt"):
+            p = os.path.join(tmp, f)
+            text = open(p).read().replace(tmp + os.sep, final + os.sep)
+            open(p, "w").write(text)
     try:
         os.rename(tmp, final)
     except OSError:             # another run finished first: use its copy
