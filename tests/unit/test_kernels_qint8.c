@@ -148,7 +148,9 @@ static int add_case(const me_qint8_kernel *k, int64_t n, int mode) {
     p.s = mode == 1 ? 1 + (int32_t)(next() % 3) : mode == 2 ? 60 + (int32_t)(next() % 5) : 25 + (int32_t)(next() % 30);
     p.zy = (int32_t)(next() % 601) - 300;
     for (int64_t i = 0; i < n; i++) {
-        __int128 v = ((__int128)(a[i] + p.oa) * p.ma << p.la) + ((__int128)(b[i] + p.ob) * p.mb << p.lb);
+        /* multiplications, not shifts: left shifts of negative values are undefined */
+        __int128 v = (__int128)(a[i] + p.oa) * p.ma * ((__int128)1 << p.la) +
+                     (__int128)(b[i] + p.ob) * p.mb * ((__int128)1 << p.lb);
         __int128 half = (__int128)1 << (p.s - 1), r = v >= 0 ? (v + half) >> p.s : -((-v + half) >> p.s);
         __int128 q = r + p.zy;
         want[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
