@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-build}
-build_pkgs="cmake make gcc pkg-config libcjson-dev zlib1g-dev"
+build_pkgs="cmake make gcc pkg-config libcjson-dev zlib1g-dev libxxhash-dev"
 demo_pkgs="python3-onnx python3-numpy"
-test_pkgs="$demo_pkgs python3-torch python3-torchvision clang gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+test_pkgs="$demo_pkgs python3-torch python3-torchvision python3-xxhash clang gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 case "$what" in
   build) pkgs="$build_pkgs" ;;

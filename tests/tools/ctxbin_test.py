@@ -10,7 +10,8 @@ import os
 import platform
 import subprocess
 import sys
-import zlib
+
+import xxhash  # python3-xxhash: the context binary's trailer checksum is XXH3-64
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,7 +31,7 @@ def same_tree(a, b):
 
 
 def forge_features(src, dst, bit):
-    """Copy a context binary with one more target feature bit and a repaired CRC."""
+    """Copy a context binary with one more target feature bit and a repaired checksum."""
     b = bytearray(open(src, "rb").read())
     u64 = lambda o: int.from_bytes(b[o:o + 8], "little")
     target = None
@@ -40,11 +41,8 @@ def forge_features(src, dst, bit):
             target = u64(e + 8)
     feats = u64(target + 8) | (1 << bit)
     b[target + 8:target + 16] = feats.to_bytes(8, "little")
-    g_off, g_size = u64(40), u64(48)
     trailer = len(b) - 16
-    crc = zlib.crc32(bytes(b[:g_off]))
-    crc = zlib.crc32(bytes(b[g_off + g_size:trailer]), crc)
-    b[trailer:trailer + 4] = crc.to_bytes(4, "little")
+    b[trailer:trailer + 8] = xxhash.xxh3_64_intdigest(bytes(b[:trailer])).to_bytes(8, "little")
     open(dst, "wb").write(bytes(b))
 
 

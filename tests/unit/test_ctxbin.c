@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <xxhash.h>
 
 #include "backend/ctxbin/ctxbin.h"
 #include "backend/ctxbin/ctxbin_format.h"
@@ -172,12 +172,10 @@ static void spit(const char *path, const unsigned char *b, size_t n) {
     fclose(f);
 }
 
-static void repair_crc(unsigned char *b, size_t n) {
-    uint64_t g_off = dlc_get_u64(b + CTX_H_GRAPH_OFFSET), g_end = g_off + dlc_get_u64(b + CTX_H_GRAPH_SIZE);
-    if (g_off > n || g_end > n - CTX_TRAILER_SIZE) return;
-    uint32_t crc = (uint32_t)crc32(0, b, (uInt)g_off);
-    crc = (uint32_t)crc32(crc, b + g_end, (uInt)(n - CTX_TRAILER_SIZE - g_end));
-    dlc_put_u32(b + n - CTX_TRAILER_SIZE, crc);
+/* the trailer's XXH3-64 of every byte before it, computed independently of the writer */
+static void repair_checksum(unsigned char *b, size_t n) {
+    if (n < CTX_TRAILER_SIZE) return;
+    dlc_put_u64(b + n - CTX_TRAILER_SIZE + CTX_T_CHECKSUM, (uint64_t)XXH3_64bits(b, n - CTX_TRAILER_SIZE));
 }
 
 /* Section offset from the file's own table. */
@@ -268,14 +266,14 @@ static void test_file(me_graph *g) {
     memcpy(b, orig, n);
     dlc_put_u32(b + tg + CTX_TG_ARCH, arm.arch);
     dlc_put_u64(b + tg + CTX_TG_FEATURES, arm.features);
-    repair_crc(b, n);
+    repair_checksum(b, n);
     spit(bad, b, n);
     if (native.arch != ME_CPU_ARCH_AARCH64) CHECK(read_file(bad, 1, NULL, 0) != ME_OK);
 
     /* a forged feature bit no CPU has */
     memcpy(b, orig, n);
     dlc_put_u64(b + tg + CTX_TG_FEATURES, native.features | (1ull << 60));
-    repair_crc(b, n);
+    repair_checksum(b, n);
     spit(bad, b, n);
     me_diag_init(&d);
     CHECK(read_file(bad, 1, &d, 0) == ME_ERR_FORMAT && contains(&d, "bit 60"));
@@ -286,7 +284,7 @@ static void test_file(me_graph *g) {
     if (lacking) {
         memcpy(b, orig, n);
         dlc_put_u64(b + tg + CTX_TG_FEATURES, native.features | (lacking & -lacking));
-        repair_crc(b, n);
+        repair_checksum(b, n);
         spit(bad, b, n);
         me_diag_init(&d);
         CHECK(read_file(bad, 1, &d, 0) == ME_ERR_UNSUPPORTED && contains(&d, "lacks"));
@@ -307,7 +305,7 @@ static void test_file(me_graph *g) {
         }
         me_graph_free(&g3);
     }
-    repair_crc(b, n);
+    repair_checksum(b, n);
     spit(bad, b, n);
     me_diag_init(&d);
     CHECK(read_file(bad, 1, &d, 0) == ME_ERR_FORMAT && contains(&d, "overlaps"));
@@ -316,26 +314,47 @@ static void test_file(me_graph *g) {
     /* an unknown kernel id */
     memcpy(b, orig, n);
     memcpy(b + kr + CTX_K_ID, "gemm_f32__quantum", 17);
-    repair_crc(b, n);
+    repair_checksum(b, n);
     spit(bad, b, n);
     CHECK(read_file(bad, 1, NULL, 0) != ME_OK);
 
-    /* a flipped byte without a repaired CRC; a truncation */
+    /* a flipped byte without a repaired checksum, in the metadata and in the
+     * embedded graph (whose own CRC the reader no longer reads); a truncation */
+    uint64_t flips[2] = {tg + 20, g_off + dlc_get_u64(orig + CTX_H_GRAPH_SIZE) / 2};
+    for (int k = 0; k < 2; k++) {
+        memcpy(b, orig, n);
+        b[flips[k]] ^= 1;
+        spit(bad, b, n);
+        me_diag_init(&d);
+        CHECK(read_file(bad, 1, &d, 0) == ME_ERR_FORMAT && contains(&d, "checksum mismatch"));
+        me_diag_free(&d);
+    }
+    /* an older version: named, not a checksum error */
     memcpy(b, orig, n);
-    b[tg + 20] ^= 1;
+    dlc_put_u32(b + CTX_H_VERSION, 1);
     spit(bad, b, n);
     me_diag_init(&d);
-    CHECK(read_file(bad, 1, &d, 0) == ME_ERR_FORMAT && contains(&d, "CRC"));
+    CHECK(read_file(bad, 1, &d, 0) == ME_ERR_FORMAT && contains(&d, "version 1 is not supported"));
     me_diag_free(&d);
     spit(bad, orig, n - 1);
     CHECK(read_file(bad, 1, NULL, 0) == ME_ERR_FORMAT);
 
-    /* every metadata byte changed, CRC repaired: never a crash; what is accepted runs */
+    /* the embedded graph's header and section table changed, checksum
+     * repaired: the DLC's field checks alone must reject or run it safely */
+    for (uint64_t i = g_off; i < g_off + 64 + 32 * 11 && i < n - CTX_TRAILER_SIZE; i++) {
+        memcpy(b, orig, n);
+        b[i] ^= (unsigned char)(0x5a | (i & 0x81));
+        repair_checksum(b, n);
+        spit(bad, b, n);
+        (void)read_file(bad, 1, NULL, 1);
+    }
+
+    /* every metadata byte changed, checksum repaired: never a crash; what is accepted runs */
     int accepted = 0;
     for (uint64_t i = 0; i < g_off; i++) {
         memcpy(b, orig, n);
         b[i] ^= (unsigned char)(0x5a | (i & 0x81));
-        repair_crc(b, n);
+        repair_checksum(b, n);
         spit(bad, b, n);
         accepted += read_file(bad, 1, NULL, 1) == ME_OK;
     }

@@ -8,7 +8,7 @@
 
 #define CTX_MAGIC "MECTXBIN"            /* 8 bytes */
 #define CTX_TRAILER_MAGIC "MECTXEND"    /* 8 bytes */
-#define CTX_VERSION 1u
+#define CTX_VERSION 2u            /* 2: one XXH3-64 checksum over the whole file */
 #define CTX_ALIGN 64u
 
 #define CTX_HEADER_SIZE 64u
@@ -19,13 +19,12 @@
 #define CTX_H_SECTION_COUNT 24  /* u32, = CTX_SEC_COUNT_ - 1 */
 #define CTX_H_HEADER_SIZE 28    /* u32, 64 */
 #define CTX_H_TABLE_OFFSET 32   /* u64, 64 */
-#define CTX_H_GRAPH_OFFSET 40   /* u64: the GRAPH section (outside the CRC) */
+#define CTX_H_GRAPH_OFFSET 40   /* u64: the GRAPH section */
 #define CTX_H_GRAPH_SIZE 48     /* u64 */
 /* 56..63 reserved, zero */
 
 #define CTX_TRAILER_SIZE 16u
-#define CTX_T_CRC 0             /* u32: CRC-32 of the file except GRAPH and the trailer */
-#define CTX_T_RESERVED 4
+#define CTX_T_CHECKSUM 0        /* u64: XXH3-64 (seed 0) of every byte before the trailer */
 #define CTX_T_MAGIC 8
 
 /* section table entries: same 32-byte layout as the DLC's (DLC_S_*) */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <xxhash.h>
 
 #include "../../core/mapfile.h"
 #include "../../core/util.h"
@@ -121,10 +121,15 @@ static void layout_free(layout *L) {
 static me_status write_file(const char *path, const uint8_t *meta, size_t meta_bytes, const uint8_t *graph,
                             size_t graph_bytes, size_t pad, me_diag *d) {
     static const uint8_t zeros[8];
-    uint32_t crc = (uint32_t)crc32_z(crc32_z(0, NULL, 0), meta, meta_bytes);
-    crc = (uint32_t)crc32_z(crc, zeros, pad);
+    XXH3_state_t *sum = XXH3_createState();
+    if (!sum || XXH3_64bits_reset(sum) == XXH_ERROR || XXH3_64bits_update(sum, meta, meta_bytes) == XXH_ERROR ||
+        XXH3_64bits_update(sum, graph, graph_bytes) == XXH_ERROR || XXH3_64bits_update(sum, zeros, pad) == XXH_ERROR) {
+        XXH3_freeState(sum);
+        return me_fail(d, ME_ERR_NOMEM, "out of memory computing the checksum");
+    }
     uint8_t trailer[CTX_TRAILER_SIZE] = {0};
-    dlc_put_u32(trailer + CTX_T_CRC, crc);
+    dlc_put_u64(trailer + CTX_T_CHECKSUM, (uint64_t)XXH3_64bits_digest(sum));
+    XXH3_freeState(sum);
     memcpy(trailer + CTX_T_MAGIC, CTX_TRAILER_MAGIC, 8);
     me_atomic_file f;
     me_status st = me_atomic_open(&f, path, d);

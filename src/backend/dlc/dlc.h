@@ -34,6 +34,11 @@ me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_
  * point into them). Same checks as me_dlc_read. */
 me_status me_dlc_parse(const char *name, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
                        me_diag *d);
+/* The same for an image inside a container whose own checksum already covers
+ * these bytes: every field is checked as above, only the CRC pass over the
+ * image (a read of every weight byte) is skipped. */
+me_status me_dlc_parse_covered(const char *name, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                               me_diag *d);
 
 /* 1 if the bytes start with our DLC magic. */
 int me_dlc_has_magic(const void *data, size_t size);

@@ -64,7 +64,7 @@ static int words_ok(const reader *r, uint64_t first, uint64_t n) {
 static uint32_t word(const reader *r, uint64_t i) { return dlc_get_u32(r->sec[DLC_SEC_WORDS].p + 4 * i); }
 
 /* ---- container level ---- */
-static me_status check_crc(reader *r) {
+static me_status check_crc(reader *r, int covered) {
     const uint8_t *t = r->base + r->trailer_off;
     if (memcmp(t + DLC_T_MAGIC, DLC_TRAILER_MAGIC, 8) != 0 || dlc_get_u32(t + DLC_T_RESERVED) != 0) {
         uint64_t said = dlc_get_u64(r->base + DLC_H_FILE_SIZE);
@@ -73,6 +73,7 @@ static me_status check_crc(reader *r) {
                        (unsigned long long)said, (unsigned long long)r->size);
         return bad(r, "the trailer is missing or damaged");
     }
+    if (covered) return ME_OK;
     uint32_t stored = dlc_get_u32(t + DLC_T_CRC);
     uint32_t crc = (uint32_t)crc32_z(crc32_z(0, NULL, 0), r->base, (size_t)r->trailer_off);
     if (crc != stored) return bad(r, "CRC mismatch (stored %08x, computed %08x): the file is corrupt", stored, crc);
@@ -495,8 +496,8 @@ me_status me_dlc_read_info(const char *path, me_graph *g, me_dlc_info *info, me_
     return me_dlc_parse(path, base, size, g, info, d);
 }
 
-me_status me_dlc_parse(const char *path, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
-                       me_diag *d) {
+static me_status parse_image(const char *path, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                             int covered, me_diag *d) {
     me_status st;
     if (info) memset(info, 0, sizeof *info);
     reader r;
@@ -514,7 +515,7 @@ me_status me_dlc_parse(const char *path, const uint8_t *base, size_t size, me_gr
     if (info) info->file_size = size;
 
     uint32_t *rec_flags = NULL;
-    st = check_crc(&r);
+    st = check_crc(&r, covered);
     if (st == ME_OK) st = read_header(&r, info);
     if (st == ME_OK) st = read_meta(&r, g, info);
     if (st == ME_OK) st = read_encodings(&r, g);
@@ -538,6 +539,16 @@ me_status me_dlc_parse(const char *path, const uint8_t *base, size_t size, me_gr
     }
     me_diag_free(&sub);
     return st;
+}
+
+me_status me_dlc_parse(const char *path, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                       me_diag *d) {
+    return parse_image(path, base, size, g, info, 0, d);
+}
+
+me_status me_dlc_parse_covered(const char *path, const uint8_t *base, size_t size, me_graph *g, me_dlc_info *info,
+                               me_diag *d) {
+    return parse_image(path, base, size, g, info, 1, d);
 }
 
 me_status me_dlc_read(const char *path, me_graph *g, me_diag *d) { return me_dlc_read_info(path, g, NULL, d); }
