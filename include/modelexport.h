@@ -221,6 +221,13 @@ me_status me_session_get_output(const me_session *s, int index,
  * for the number of online cores (what a new session uses). Outputs do not
  * depend on the thread count. */
 me_status me_session_set_threads(me_session *s, int n_threads, me_error **err);
+/* Called during me_session_run after each node, once per tensor the node
+ * produced (graph outputs included), with the tensor's info and its bytes in
+ * their own dtype (quantised tensors as their integer codes), valid only during
+ * the call. fn NULL removes it. For dumping every layer (`run --debug`, as
+ * qnn-net-run --debug); run times then include the callbacks. */
+typedef void (*me_tensor_observer)(void *user, const me_tensor_info *info, const void *data);
+me_status me_session_set_observer(me_session *s, me_tensor_observer fn, void *user);
 
 /* ---- verifying a quantised artifact ---- */
 /* Run FLOAT_DLC and QUANT_DLC over every entry of a QNN input list and

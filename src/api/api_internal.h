@@ -21,6 +21,8 @@ struct me_session {
     const me_model *m;
     me_exec exec;
     struct me_threadpool *pool;   /* owned; see me_session_set_threads */
+    me_tensor_observer observer;  /* me_session_set_observer */
+    void *observer_user;
 };
 
 /* Hand a failure to the caller: *err (if err) receives the diag's text, or

@@ -177,6 +177,26 @@ me_status me_session_set_input(me_session *s, int index, const void *data, size_
     return st;
 }
 
+static void observe_node(void *user, const me_exec *e, const me_node *n) {
+    const me_session *s = user;
+    for (int k = 0; k < n->n_out; k++) {
+        int t = n->out[k];
+        if (t < 0) continue;
+        me_tensor_info ti;
+        fill_info(&e->g->tensors[t], &ti);
+        s->observer(s->observer_user, &ti, me_exec_tensor_data(e, t));
+    }
+}
+
+me_status me_session_set_observer(me_session *s, me_tensor_observer fn, void *user) {
+    if (!s) return ME_ERR_INVALID_ARG;
+    s->observer = fn;
+    s->observer_user = user;
+    s->exec.observe = fn ? observe_node : NULL;
+    s->exec.observe_user = fn ? s : NULL;
+    return ME_OK;
+}
+
 me_status me_session_run(me_session *s, me_error **err) {
     if (err) *err = NULL;
     me_diag d;

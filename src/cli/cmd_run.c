@@ -19,6 +19,7 @@ const char cli_help_run[] =
     "options:\n"
     "  --input-list FILE         the inputs, one inference per line (see below)\n"
     "  --output-dir DIR          where the outputs go (created if missing)\n"
+    "  --debug                   also write every intermediate tensor (see outputs)\n"
     CLI_HELP_THREADS
     "  --input-dim NAME DIMS     .onnx only: as for compile-qnn (repeatable)\n"
     "  --freeze-input NAME=FILE  .onnx only: as for compile-qnn (repeatable)\n"
@@ -42,7 +43,11 @@ const char cli_help_run[] =
     "outputs:\n"
     "  DIR/Result_<i>/<name>.raw for the i-th inference line (from 0), where <name> is\n"
     "  the output tensor's name with every byte outside [A-Za-z0-9._-] replaced by '_';\n"
-    "  the output's own dtype, little-endian, row-major, no header.\n";
+    "  the output's own dtype, little-endian, row-major, no header. With --debug,\n"
+    "  every tensor a node produces is written the same way, in its own dtype\n"
+    "  (quantised tensors as their integer codes: `inspect --json` gives the\n"
+    "  encodings); a name that collides with one already written gets '~N' added.\n"
+    "  The times printed then include writing them.\n";
 
 static void print_notice(void *user, const char *msg) {
     (void)user;
@@ -100,6 +105,65 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* run --debug: every tensor a node produced, written as it is produced */
+typedef struct debug_dump {
+    char *dir;          /* DIR/Result_<i> of the current inference */
+    char **written;     /* sanitized names written there (collisions get ~N) */
+    int n_written, cap_written;
+    int failed;         /* errno of the first failure, reported after the run */
+    char *failed_path;
+} debug_dump;
+
+static void debug_reset(debug_dump *dd) {
+    for (int i = 0; i < dd->n_written; i++) free(dd->written[i]);
+    dd->n_written = 0;
+}
+
+static int debug_seen(const debug_dump *dd, const char *name) {
+    for (int i = 0; i < dd->n_written; i++)
+        if (strcmp(dd->written[i], name) == 0) return 1;
+    return 0;
+}
+
+static void debug_write(void *user, const me_tensor_info *ti, const void *data) {
+    debug_dump *dd = user;
+    if (dd->failed) return;
+    char *base = sanitize(ti->name), *name = NULL;
+    if (base) {
+        size_t cap = strlen(base) + 16;
+        name = malloc(cap);
+        if (name) snprintf(name, cap, "%s", base);
+        for (int k = 1; name && debug_seen(dd, name) && k < 1000000; k++) snprintf(name, cap, "%s~%d", base, k);
+    }
+    free(base);
+    if (name && dd->n_written == dd->cap_written) {
+        int cap = dd->cap_written ? 2 * dd->cap_written : 64;
+        char **grown = realloc(dd->written, (size_t)cap * sizeof *grown);
+        if (grown) {
+            dd->written = grown;
+            dd->cap_written = cap;
+        } else {
+            free(name);
+            name = NULL;
+        }
+    }
+    size_t plen = name ? strlen(dd->dir) + strlen(name) + 8 : 0;
+    char *path = name ? malloc(plen) : NULL;
+    if (!path) {
+        free(name);
+        dd->failed = ENOMEM;
+        return;
+    }
+    dd->written[dd->n_written++] = name;
+    snprintf(path, plen, "%s/%s.raw", dd->dir, name);
+    if (write_file(path, data, ti->nbytes) != 0) {
+        dd->failed = errno ? errno : EIO;
+        dd->failed_path = path;
+        return;
+    }
+    free(path);
+}
+
 static int ends_with_onnx(const char *s) {
     size_t n = strlen(s);
     return n >= 5 && (strcmp(s + n - 5, ".onnx") == 0 || strcmp(s + n - 5, ".ONNX") == 0);
@@ -108,8 +172,9 @@ static int ends_with_onnx(const char *s) {
 int cmd_run(int argc, char **argv) {
     static const char *cmd = "run";
     const char *artifact = NULL, *list_path = NULL, *out_dir = NULL;
-    int threads = 0;
+    int threads = 0, debug = 0;
     int rc = 0, only_pos = 0;
+    debug_dump dd = {0};
     cli_compile_flags cf = {0};
     me_model *m = NULL;
     me_session *s = NULL;
@@ -126,6 +191,7 @@ int cmd_run(int argc, char **argv) {
             continue;
         }
         if (strcmp(a, "--") == 0) { only_pos = 1; continue; }
+        if (strcmp(a, "--debug") == 0) { debug = 1; continue; }
         const char *v;
         int mt;
         if ((mt = cli_opt_value(argc, argv, &i, "--input-list", &v)) != 0) {
@@ -200,8 +266,16 @@ int cmd_run(int argc, char **argv) {
     path = malloc(path_cap);
     if (!path) { rc = cli_error("out of memory"); goto out; }
 
+    if (debug && me_session_set_observer(s, debug_write, &dd) != ME_OK) { rc = cli_error("cannot observe the session"); goto out; }
     double total = 0;
     for (int r = 0; r < il.n_runs; r++) {
+        if (debug) { /* the directory exists before the run writes into it */
+            snprintf(path, path_cap, "%s/Result_%d", out_dir, r);
+            if (mkdir_p(path) != 0) { rc = cli_error("cannot create '%s': %s", path, strerror(errno)); goto out; }
+            free(dd.dir);
+            debug_reset(&dd);
+            if (!(dd.dir = strdup(path))) { rc = cli_error("out of memory"); goto out; }
+        }
         for (int k = 0; k < n_in; k++) {
             me_tensor_info ti;
             me_model_input_info(m, k, &ti);
@@ -219,6 +293,11 @@ int cmd_run(int argc, char **argv) {
         }
         double dt = now_ms() - t0;
         total += dt;
+        if (dd.failed) {
+            rc = dd.failed_path ? cli_error("cannot write '%s': %s", dd.failed_path, strerror(dd.failed))
+                                : cli_error("out of memory writing the --debug tensors");
+            goto out;
+        }
         snprintf(path, path_cap, "%s/Result_%d", out_dir, r);
         if (mkdir_p(path) != 0) { rc = cli_error("cannot create '%s': %s", path, strerror(errno)); goto out; }
         for (int k = 0; k < il.n_outputs; k++) {
@@ -239,6 +318,10 @@ out:
     if (out_names)
         for (int k = 0; k < il.n_outputs; k++) free(out_names[k]);
     free(out_names);
+    debug_reset(&dd);
+    free(dd.written);
+    free(dd.dir);
+    free(dd.failed_path);
     free(path);
     free(cmdline);
     il_free(&il);

@@ -40,6 +40,8 @@ const DTYPES = {
   int32: { array: Int32Array, size: 4 },
   int8: { array: Int8Array, size: 1 },
   uint8: { array: Uint8Array, size: 1 },
+  int16: { array: Int16Array, size: 2 },
+  uint16: { array: Uint16Array, size: 2 },
   bool: { array: Uint8Array, size: 1 },
 };
 

@@ -150,6 +150,25 @@ def main():
         for i in range(8):
             fa, fb = (os.path.join(o, "Result_%d" % i, "y.raw") for o in outs)
             check(os.path.exists(fa) and filecmp.cmp(fa, fb, shallow=False), "round trip: outputs of sample %d differ" % i)
+        # run --debug: every tensor a node produces, in its own dtype; the graph
+        # output as without --debug; the input's codes as its exported encoding says
+        dd = P("outdbg")
+        rr = run([me, "run", P("e1.dlc"), "--input-list", cal, "--output-dir", dd, "--debug"])
+        check(rr.returncode == 0, "run --debug: %s" % rr.stderr)
+        if rr.returncode == 0:
+            enc = json.load(open(P("e1.json")))["activation_encodings"]["x"][0]
+            for i in range(8):
+                r0 = os.path.join(dd, "Result_%d" % i)
+                check(filecmp.cmp(os.path.join(r0, "y.raw"), os.path.join(outs[0], "Result_%d" % i, "y.raw"), shallow=False),
+                      "run --debug: output y of sample %d differs from the plain run" % i)
+                x = np.fromfile(P("cal%d.raw" % i), np.float32).astype(np.float64)
+                want = np.clip(np.rint(x / enc["scale"]) - enc["offset"], 0, 2 ** enc["bitwidth"] - 1)
+                xq = os.path.join(r0, "x_quantized.raw")
+                got = np.fromfile(xq, np.uint8) if os.path.exists(xq) else None
+                check(got is not None and np.array_equal(got, want),
+                      "run --debug: sample %d: x_quantized is not round(x / scale) - offset of the exported encoding" % i)
+            names = sorted(os.listdir(os.path.join(dd, "Result_0")))
+            check(len(names) >= 8 and "r1_perm.raw" in names, "run --debug wrote only %r" % names)
         # the same JSON in schema 1.0.0 gives the same encodings too
         legacy = json.load(open(P("e1.json")))
         v1 = {"version": "1.0.0", "activation_encodings": [], "param_encodings": []}
