@@ -85,6 +85,20 @@ int me_graph_find_tensor(const me_graph *g, const char *name) {
     return -1;
 }
 
+int me_graph_find_source(const me_graph *g, const char *name, int *ids, int cap) {
+    int t = me_graph_find_tensor(g, name), n = 0;
+    if (t >= 0 && cap > 0) ids[0] = t;
+    n += t >= 0;
+    for (int i = 0; name && i < g->n_tensors; i++)
+        if (i != t && g->tensors[i].src_name && strcmp(g->tensors[i].src_name, name) == 0) {
+            if (n < cap) ids[n] = i;
+            n++;
+        }
+    return n;
+}
+
+const char *me_tensor_source_name(const me_tensor *t) { return t->src_name ? t->src_name : t->name; }
+
 #define GROW(g, arr, n, cap, type)                                                    \
     do {                                                                              \
         if ((n) >= (cap)) {                                                           \

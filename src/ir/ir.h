@@ -59,6 +59,11 @@ typedef struct me_tensor {
     size_t nbytes;         /* STATIC: size of data */
     me_qenc *qenc;         /* NULL = float / plain integer */
     int producer;          /* node index, or -1 (input, static, or unproduced) */
+    /* The source model's name for these values (an ONNX value or initializer),
+     * kept when layout copies and passes replace or rename the tensor, so
+     * encodings JSON can name tensors as QNN does: by source-model names.
+     * NULL = none known. Compile time only (not stored in a DLC). */
+    const char *src_name;
 } me_tensor;
 
 /* ---- params: QNN style, a scalar or a small static tensor (U32/I32 arrays) ---- */
@@ -142,6 +147,12 @@ int me_graph_add_static_ref(me_graph *g, const char *name, me_dtype dt, int rank
 int me_graph_add_static_copy(me_graph *g, const char *name, me_dtype dt, int rank,
                              const int64_t *dims, const void *data, size_t nbytes, me_diag *d);
 int me_graph_find_tensor(const me_graph *g, const char *name); /* -1 if absent */
+/* Tensors a source-model name refers to: the tensor of that name (first) and
+ * every tensor whose src_name it is (layout copies; the original may be left
+ * unused). Writes up to cap ids, returns how many there are. */
+int me_graph_find_source(const me_graph *g, const char *name, int *ids, int cap);
+/* The name to show a user for tensor t: its src_name, else its name. */
+const char *me_tensor_source_name(const me_tensor *t);
 
 /* Add a node; inputs/outputs are copied. Sets producer of each output.
  * Returns the node index or -1. */

@@ -91,6 +91,8 @@ me_status mp_set_input(me_graph *g, mp_uses *u, int node, int slot, int t, me_di
 
 me_status mp_replace_uses(me_graph *g, mp_uses *u, int from, int to, me_diag *d) {
     if (from == to) return ME_OK;
+    /* `to` now stands for `from`'s values: keep the source-model name findable */
+    if (from >= 0 && to >= 0 && !g->tensors[to].src_name) g->tensors[to].src_name = g->tensors[from].src_name;
     while (mp_use_count(u, from) > 0) {
         mp_use use = u->t[from].v[0];
         me_status st = mp_set_input(g, u, use.node, use.slot, to, d);
@@ -141,6 +143,7 @@ int mp_add_tensor_like(me_graph *g, mp_uses *u, int like, const char *suffix, in
     int t = me_graph_add_tensor_unique(g, buf, g->tensors[like].dtype, rank, dims, d);
     if (t < 0) return -1;
     g->tensors[t].qenc = g->tensors[like].qenc;
+    g->tensors[t].src_name = g->tensors[like].src_name; /* its values in another layout (the only use) */
     if (mp_uses_sync(g, u, d) != ME_OK) return -1;
     return t;
 }

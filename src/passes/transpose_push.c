@@ -253,9 +253,13 @@ static int permute_static(me_graph *g, mp_uses *u, int s, const int *perm, int r
     snprintf(name, sizeof name, "%.480s_perm", t->name);
     me_dtype dt = t->dtype;
     me_qenc *q = t->qenc;
+    const char *src = t->src_name;
     size_t nb = t->nbytes;
     int ns = mp_add_static(g, u, name, dt, rank, nd, data, nb, d);
-    if (ns >= 0) g->tensors[ns].qenc = q;
+    if (ns >= 0) {
+        g->tensors[ns].qenc = q;
+        g->tensors[ns].src_name = src;
+    }
     return ns;
 }
 

@@ -24,9 +24,25 @@ static me_status bad(rd *r, const char *name, const char *fmt, const char *field
     return me_fail(r->d, ME_ERR_FORMAT, "encodings file '%s': %s '%s': %s", r->what, r->section, name, msg);
 }
 
+/* Names are the source model's (as QNN's): a tensor of that name, else the
+ * tensors standing for it after layout changes (me_graph_find_source). */
 static int find_tensor(rd *r, const char *name) {
-    int id = me_graph_find_tensor(r->g, name);
-    return id >= 0 && id < r->t->n ? id : -1;
+    int id = -1;
+    return me_graph_find_source(r->g, name, &id, 1) > 0 && id < r->t->n ? id : -1;
+}
+
+/* The other tensors a source name stands for get the same encoding. */
+static me_status copy_to_aliases(rd *r, const char *name, int id) {
+    const me_tensor_enc *e = &r->t->e[id];
+    me_status st = ME_OK;
+    for (int t = 0; st == ME_OK && t < r->t->n && t < r->g->n_tensors; t++) {
+        const char *src = r->g->tensors[t].src_name;
+        if (t == id || !src || strcmp(src, name) != 0) continue;
+        st = me_enc_set(&r->t->e[t], e->kind, e->bw, e->sym, e->n, e->scales, e->offsets, r->d);
+        if (st == ME_OK && e->block_size)
+            st = me_enc_set_lpbq(&r->t->e[t], e->block_size, e->compressed_bw, e->n_blocks, e->block_scales, r->d);
+    }
+    return st;
 }
 
 static me_status unknown(rd *r, const char *name) {
@@ -171,6 +187,60 @@ static me_status num_list(rd *r, const char *name, const cJSON *e, const char *f
     return ME_OK;
 }
 
+/* enc_type LPBQ (schema 1.0.0): bw = the stored (decompressed) bitwidth,
+ * compressed_bw = the codes' bitwidth, scale/offset one per output channel,
+ * per_block_int_scale one multiplier per channel x block (channel-major),
+ * block_size along the input channels. Whether the shapes fit the weight is
+ * checked when the weight is quantised. */
+static me_status lpbq_entry(rd *r, const cJSON *e, const char *name, int id, int bw, bool param) {
+    if (!param) return bad(r, name, "enc_type %s applies to weights (param_encodings) only", "LPBQ");
+    if (bw != 8 && bw != 16) return bad(r, name, "field '%s' (the decompressed bitwidth) must be 8 or 16 for LPBQ", "bw");
+    int64_t cbw = 0, block = 0;
+    me_status st = get_int(r, name, e, "compressed_bw", true, 2, 16, &cbw);
+    if (st == ME_OK) st = get_int(r, name, e, "block_size", true, 1, INT32_MAX, &block);
+    if (st != ME_OK) return st;
+    if (cbw >= bw) return bad(r, name, "field '%s' must be smaller than bw", "compressed_bw");
+    const cJSON *is = cJSON_GetObjectItemCaseSensitive(e, "is_sym");
+    if (is && !cJSON_IsBool(is)) return bad(r, name, "field '%s' must be true or false", "is_sym");
+    if (is && !cJSON_IsTrue(is)) return bad(r, name, "LPBQ weights are symmetric: field '%s' must be true", "is_sym");
+    int ns = 0, no = 0, nm = 0;
+    double *sc = NULL, *of = NULL, *mu = NULL;
+    st = num_list(r, name, e, "scale", &ns, &sc);
+    if (st == ME_OK) st = num_list(r, name, e, "offset", &no, &of);
+    if (st == ME_OK) st = num_list(r, name, e, "per_block_int_scale", &nm, &mu);
+    if (st == ME_OK && ns != no) st = bad(r, name, "'scale' and '%s' differ in length", "offset");
+    if (st == ME_OK && nm % ns != 0)
+        st = bad(r, name, "field '%s' must hold one multiplier per channel and block (a multiple of the channels)",
+                 "per_block_int_scale");
+    float *fs = st == ME_OK ? malloc((size_t)ns * sizeof *fs) : NULL;
+    int32_t *io = st == ME_OK ? malloc((size_t)ns * sizeof *io) : NULL;
+    uint32_t *m = st == ME_OK ? malloc((size_t)nm * sizeof *m) : NULL;
+    if (st == ME_OK && (!fs || !io || !m)) st = me_fail(r->d, ME_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == ME_OK && i < ns; i++) {
+        if ((st = check_scale(r, name, sc[i]))) break;
+        /* symmetric: 0, or QNN's unsigned view of either bitwidth */
+        if (of[i] != 0 && of[i] != -ldexp(1.0, bw - 1) && of[i] != -ldexp(1.0, (int)cbw - 1)) {
+            st = bad(r, name, "field '%s' must be 0, -2^(bw-1) or -2^(compressed_bw-1) (symmetric)", "offset");
+            break;
+        }
+        fs[i] = (float)sc[i];
+        io[i] = -(1 << (bw - 1));
+    }
+    /* code x multiplier must fit bw bits: multipliers in [1, 2^(bw - compressed_bw)] */
+    const double max_mult = ldexp(1.0, bw - (int)cbw);
+    for (int i = 0; st == ME_OK && i < nm; i++) {
+        if (mu[i] != floor(mu[i]) || mu[i] < 1 || mu[i] > max_mult) {
+            st = bad(r, name, "field '%s' must hold integers in [1, 2^(bw - compressed_bw)]", "per_block_int_scale");
+            break;
+        }
+        m[i] = (uint32_t)mu[i];
+    }
+    if (st == ME_OK) st = me_enc_set(&r->t->e[id], ME_TENC_INT, bw, true, ns, fs, io, r->d);
+    if (st == ME_OK) st = me_enc_set_lpbq(&r->t->e[id], block, (int)cbw, nm / ns, m, r->d);
+    free(sc); free(of); free(mu); free(fs); free(io); free(m);
+    return st;
+}
+
 static me_status v1_entry(rd *r, const cJSON *e, bool param) {
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
     if (!cJSON_IsObject(e) || !cJSON_IsString(nm))
@@ -190,9 +260,12 @@ static me_status v1_entry(rd *r, const cJSON *e, bool param) {
     if (is_float) return me_enc_set(&r->t->e[id], ME_TENC_FLOAT, (int)bw, false, 0, NULL, NULL, r->d);
     if (et && !cJSON_IsString(et)) return bad(r, name, "field '%s' must be a string", "enc_type");
     const char *kind = et ? et->valuestring : "PER_TENSOR";
-    if (strcmp(kind, "PER_BLOCK") == 0 || strcmp(kind, "LPBQ") == 0)
-        return me_fail(r->d, ME_ERR_UNSUPPORTED, "encodings file '%s': %s '%s': enc_type %s is not supported yet", r->what,
-                       r->section, name, kind);
+    if (strcmp(kind, "PER_BLOCK") == 0)
+        return me_fail(r->d, ME_ERR_UNSUPPORTED,
+                       "encodings file '%s': %s '%s': enc_type PER_BLOCK (a float scale per block) is not supported: the "
+                       "integer kernels need one scale per output channel; LPBQ (integer block multipliers of a "
+                       "per-channel scale) is supported", r->what, r->section, name);
+    if (strcmp(kind, "LPBQ") == 0) return lpbq_entry(r, e, name, id, (int)bw, param);
     if (strcmp(kind, "PER_TENSOR") && strcmp(kind, "PER_CHANNEL"))
         return bad(r, name, "field '%s' must be PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ", "enc_type");
     bool sym = false;
@@ -250,10 +323,17 @@ me_status me_encodings_parse(const char *text, const char *what, const me_graph 
         }
         if (v1 || cJSON_IsArray(sec)) {
             if (!cJSON_IsArray(sec)) { st = me_fail(d, ME_ERR_FORMAT, "encodings file '%s': '%s' must be a list (version 1.0.0)", what, secs[s]); break; }
-            for (const cJSON *e = sec->child; e && st == ME_OK; e = e->next) st = v1_entry(&r, e, s == 1);
+            for (const cJSON *e = sec->child; e && st == ME_OK; e = e->next) {
+                st = v1_entry(&r, e, s == 1);
+                const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+                if (st == ME_OK) st = copy_to_aliases(&r, nm->valuestring, find_tensor(&r, nm->valuestring));
+            }
         } else {
             if (!cJSON_IsObject(sec)) { st = me_fail(d, ME_ERR_FORMAT, "encodings file '%s': '%s' must be an object", what, secs[s]); break; }
-            for (const cJSON *e = sec->child; e && st == ME_OK; e = e->next) st = legacy_entry(&r, e->string, e, s == 1);
+            for (const cJSON *e = sec->child; e && st == ME_OK; e = e->next) {
+                st = legacy_entry(&r, e->string, e, s == 1);
+                if (st == ME_OK) st = copy_to_aliases(&r, e->string, find_tensor(&r, e->string));
+            }
         }
     }
     cJSON_Delete(root);
@@ -299,14 +379,72 @@ static cJSON *legacy_enc(int bw, bool sym, float scale, int32_t offset) {
     return o;
 }
 
+/* Entries are written under source-model names (me_tensor_source_name);
+ * tensors sharing one (layout copies of the same values) are written once. */
+static bool first_of_name(const me_graph *g, const me_enc_table *t, int i) {
+    const char *nm = me_tensor_source_name(&g->tensors[i]);
+    for (int j = 0; j < i; j++)
+        if (t->e[j].kind != ME_TENC_NONE && strcmp(me_tensor_source_name(&g->tensors[j]), nm) == 0) return false;
+    return true;
+}
+
+/* Schema 1.0.0 entry (used when an LPBQ encoding needs it). */
+static cJSON *v1_enc(const char *name, const me_tensor_enc *e) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "name", name);
+    if (e->kind == ME_TENC_FLOAT) {
+        cJSON_AddStringToObject(o, "dtype", "FLOAT");
+        cJSON_AddStringToObject(o, "enc_type", "PER_TENSOR");
+        cJSON_AddNumberToObject(o, "bw", e->bw ? e->bw : 32);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "dtype", "INT");
+    cJSON_AddStringToObject(o, "enc_type", e->block_size ? "LPBQ" : e->n > 1 ? "PER_CHANNEL" : "PER_TENSOR");
+    cJSON_AddNumberToObject(o, "bw", e->bw);
+    cJSON_AddBoolToObject(o, "is_sym", e->sym);
+    cJSON *sc = cJSON_AddArrayToObject(o, "scale"), *of = cJSON_AddArrayToObject(o, "offset");
+    for (int c = 0; sc && of && c < e->n; c++) {
+        cJSON_AddItemToArray(sc, cJSON_CreateNumber(e->scales[c]));
+        cJSON_AddItemToArray(of, cJSON_CreateNumber(e->offsets[c]));
+    }
+    if (e->block_size) {
+        cJSON_AddNumberToObject(o, "compressed_bw", e->compressed_bw);
+        cJSON_AddNumberToObject(o, "block_size", (double)e->block_size);
+        cJSON *m = cJSON_AddArrayToObject(o, "per_block_int_scale");
+        for (int64_t i = 0; m && i < (int64_t)e->n * e->n_blocks; i++) cJSON_AddItemToArray(m, cJSON_CreateNumber(e->block_scales[i]));
+    }
+    return o;
+}
+
+/* The legacy schema cannot hold LPBQ: a table with an LPBQ entry is written
+ * in schema 1.0.0 (which every entry kind has a form in). */
+static char *print_v1(const me_graph *g, const me_enc_table *t) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *act = cJSON_AddArrayToObject(root, "activation_encodings");
+    cJSON *par = cJSON_AddArrayToObject(root, "param_encodings");
+    if (!root || !act || !par) { cJSON_Delete(root); return NULL; }
+    for (int i = 0; i < t->n && i < g->n_tensors; i++) {
+        if (t->e[i].kind == ME_TENC_NONE || !first_of_name(g, t, i)) continue;
+        cJSON *o = v1_enc(me_tensor_source_name(&g->tensors[i]), &t->e[i]);
+        if (o) cJSON_AddItemToArray(t->e[i].is_param ? par : act, o);
+    }
+    cJSON_AddStringToObject(root, "version", "1.0.0");
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    return s;
+}
+
 char *me_encodings_print(const me_graph *g, const me_enc_table *t) {
+    for (int i = 0; i < t->n && i < g->n_tensors; i++)
+        if (t->e[i].kind == ME_TENC_INT && t->e[i].block_size) return print_v1(g, t);
     cJSON *root = cJSON_CreateObject();
     cJSON *act = cJSON_AddObjectToObject(root, "activation_encodings");
     cJSON *par = cJSON_AddObjectToObject(root, "param_encodings");
     if (!root || !act || !par) { cJSON_Delete(root); return NULL; }
     for (int i = 0; i < t->n && i < g->n_tensors; i++) {
         const me_tensor_enc *e = &t->e[i];
-        if (e->kind == ME_TENC_NONE) continue;
+        if (e->kind == ME_TENC_NONE || !first_of_name(g, t, i)) continue;
         cJSON *list = cJSON_CreateArray();
         if (!list) continue;
         if (e->kind == ME_TENC_FLOAT) {
@@ -317,7 +455,7 @@ char *me_encodings_print(const me_graph *g, const me_enc_table *t) {
         } else {
             for (int c = 0; c < e->n; c++) cJSON_AddItemToArray(list, legacy_enc(e->bw, e->sym, e->scales[c], e->offsets[c]));
         }
-        cJSON_AddItemToObject(e->is_param ? par : act, g->tensors[i].name, list);
+        cJSON_AddItemToObject(e->is_param ? par : act, me_tensor_source_name(&g->tensors[i]), list);
     }
     cJSON_AddStringToObject(root, "version", "0.6.1");
     char *s = cJSON_Print(root);

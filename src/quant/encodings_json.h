@@ -1,7 +1,9 @@
 /* QNN/AIMET encodings JSON (qnn.md §4.7): the legacy schema (dicts of
  * lists, "is_symmetric": "True") and version 1.0.0 (lists of entries with
- * enc_type/bw/is_sym/scale[]/offset[]). Both are read; the legacy schema
- * is written (every QNN converter accepts it). */
+ * enc_type/bw/is_sym/scale[]/offset[], and LPBQ's block fields). Both are
+ * read; the legacy schema is written (every QNN converter accepts it), or
+ * 1.0.0 when an LPBQ encoding is among them (the legacy schema has no form
+ * for it). PER_BLOCK (float block scales) is refused. */
 #ifndef ME_QUANT_ENCODINGS_JSON_H
 #define ME_QUANT_ENCODINGS_JSON_H
 

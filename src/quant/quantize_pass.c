@@ -24,6 +24,7 @@ void me_enc_table_free(me_enc_table *t) {
     for (int i = 0; i < t->n; i++) {
         free(t->e[i].scales);
         free(t->e[i].offsets);
+        free(t->e[i].block_scales);
     }
     free(t->e);
     memset(t, 0, sizeof *t);
@@ -34,6 +35,7 @@ me_status me_enc_set(me_tensor_enc *e, me_tenc_kind kind, int bw, bool sym, int 
     bool param = e->is_param;
     free(e->scales);
     free(e->offsets);
+    free(e->block_scales);
     memset(e, 0, sizeof *e);
     e->is_param = param;
     e->kind = kind;
@@ -46,6 +48,23 @@ me_status me_enc_set(me_tensor_enc *e, me_tenc_kind kind, int bw, bool sym, int 
     if (!e->scales || !e->offsets) return me_fail(d, ME_ERR_NOMEM, "out of memory");
     memcpy(e->scales, scales, (size_t)n * sizeof *scales);
     memcpy(e->offsets, offsets, (size_t)n * sizeof *offsets);
+    return ME_OK;
+}
+
+me_status me_enc_set_lpbq(me_tensor_enc *e, int64_t block_size, int compressed_bw, int64_t n_blocks,
+                          const uint32_t *block_scales, me_diag *d) {
+    size_t count;
+    if (e->kind != ME_TENC_INT || block_size < 1 || n_blocks < 1 || !me_mul_size((size_t)e->n, (size_t)n_blocks, &count) ||
+        count > SIZE_MAX / sizeof *block_scales)
+        return me_fail(d, ME_ERR_INTERNAL, "LPBQ encoding without channels or blocks");
+    uint32_t *copy = malloc(count * sizeof *copy);
+    if (!copy) return me_fail(d, ME_ERR_NOMEM, "out of memory");
+    memcpy(copy, block_scales, count * sizeof *copy);
+    free(e->block_scales);
+    e->block_scales = copy;
+    e->block_size = block_size;
+    e->compressed_bw = compressed_bw;
+    e->n_blocks = n_blocks;
     return ME_OK;
 }
 
@@ -229,12 +248,12 @@ static me_status weight_scales(qstate *s, int t, int axis, int bw, float *scales
     const me_tensor_enc *e = &s->enc->e[t];
     if (e->kind == ME_TENC_INT) {
         if (e->n != nc && !(e->n == 1 && nc == 1))
-            return me_fail(s->d, ME_ERR_FORMAT, "encoding of weight '%s': %d scale%s given, %lld channel%s expected", w->name,
+            return me_fail(s->d, ME_ERR_FORMAT, "encoding of weight '%s': %d scale%s given, %lld channel%s expected", me_tensor_source_name(w),
                            e->n, e->n == 1 ? "" : "s", (long long)nc, nc == 1 ? "" : "s");
         for (int64_t c = 0; c < nc; c++) {
             if (e->offsets[c] != 0 && e->offsets[c] != -(1 << (e->bw - 1)))
                 return me_fail(s->d, ME_ERR_UNSUPPORTED, "encoding of weight '%s': offset %d; weights must be symmetric (offset %d)",
-                               w->name, e->offsets[c], -(1 << (e->bw - 1)));
+                               me_tensor_source_name(w), e->offsets[c], -(1 << (e->bw - 1)));
             scales[c] = e->scales[c];
         }
         return ME_OK;
@@ -269,21 +288,50 @@ static int quantise_weight(qstate *s, int ni, int t, bool in_place, saved_static
     const me_node *n = &g->nodes[ni];
     int bw = s->enc->e[t].kind == ME_TENC_INT ? s->enc->e[t].bw : s->o->weights_bitwidth;
     if (bw != 4 && bw != 8 && bw != 16) {
-        me_fail(s->d, ME_ERR_UNSUPPORTED, "weight '%s': bitwidth %d (4, 8 or 16 are supported)", g->tensors[t].name, bw);
+        me_fail(s->d, ME_ERR_UNSUPPORTED, "weight '%s': bitwidth %d (4, 8 or 16 are supported)", me_tensor_source_name(&g->tensors[t]), bw);
         return -1;
     }
     bool per_ch = is_conv(n->op) ? s->o->per_channel : s->o->per_row;
-    if (s->enc->e[t].kind == ME_TENC_INT) per_ch = s->enc->e[t].n > 1;
+    const me_tensor_enc *ov = &s->enc->e[t];
+    const bool lpbq = ov->kind == ME_TENC_INT && ov->block_size > 0;
+    if (ov->kind == ME_TENC_INT) per_ch = ov->n > 1 || lpbq;
+    if (lpbq && n->op != ME_OP_FULLY_CONNECTED && n->op != ME_OP_MATMUL && n->op != ME_OP_CONV2D) {
+        me_fail(s->d, ME_ERR_UNSUPPORTED, "weight '%s': an LPBQ encoding needs the weight of a FullyConnected, MatMul or "
+                "Conv2d (its input channels are cut into blocks); node '%s' is %s", me_tensor_source_name(&g->tensors[t]), n->name,
+                me_op_names[n->op]);
+        return -1;
+    }
     int axis = per_ch ? weight_axis(g, n) : -1;
     int64_t nc = axis >= 0 ? g->tensors[t].dims[axis] : 1;
     if (s->enc->e[t].kind == ME_TENC_INT && s->enc->e[t].n > 1 && s->enc->e[t].n != nc) {
         me_fail(s->d, ME_ERR_FORMAT, "encoding of weight '%s': %d channels given, the output channel axis %d has %lld",
-                g->tensors[t].name, s->enc->e[t].n, axis, (long long)nc);
+                me_tensor_source_name(&g->tensors[t]), s->enc->e[t].n, axis, (long long)nc);
         return -1;
     }
+    /* LPBQ: the input-channel axis, cut into ov->n_blocks blocks */
+    int in_axis = -1;
+    int64_t in_dim = 1, in_stride = 1;
+    if (lpbq) {
+        const me_tensor *w = &g->tensors[t];
+        in_axis = n->op == ME_OP_FULLY_CONNECTED ? 1
+                  : n->op == ME_OP_MATMUL ? (me_param_int(n, "transpose_in1", 0) ? w->rank - 1 : w->rank - 2)
+                                          : w->rank - 2; /* Conv2d HWIO: I */
+        in_dim = in_axis >= 0 && in_axis < w->rank ? w->dims[in_axis] : 0;
+        for (int i = in_axis + 1; i < w->rank; i++) in_stride *= w->dims[i];
+        if (in_axis < 0 || in_axis == axis || in_dim % ov->block_size != 0 || in_dim / ov->block_size != ov->n_blocks) {
+            me_fail(s->d, ME_ERR_FORMAT, "LPBQ encoding of weight '%s': block_size %lld and %lld blocks per channel do not "
+                    "cut its %lld input channels into equal blocks", me_tensor_source_name(w), (long long)ov->block_size,
+                    (long long)ov->n_blocks, (long long)in_dim);
+            return -1;
+        }
+    }
     float *scales = malloc((size_t)nc * sizeof *scales);
-    if (!scales) { me_fail(s->d, ME_ERR_NOMEM, "out of memory"); return -1; }
-    if (weight_scales(s, t, axis, bw, scales, nc) != ME_OK) { free(scales); return -1; }
+    uint32_t *mult = lpbq ? malloc((size_t)(nc * ov->n_blocks) * sizeof *mult) : NULL;
+    if (!scales || (lpbq && !mult)) { free(scales); free(mult); me_fail(s->d, ME_ERR_NOMEM, "out of memory"); return -1; }
+    if (weight_scales(s, t, axis, bw, scales, nc) != ME_OK) { free(scales); free(mult); return -1; }
+    const int64_t lp_block = lpbq ? ov->block_size : 0, lp_blocks = lpbq ? ov->n_blocks : 0;
+    const int lp_bw = lpbq ? ov->compressed_bw : 0;
+    if (lpbq) memcpy(mult, ov->block_scales, (size_t)(nc * lp_blocks) * sizeof *mult);
     const me_tensor *w = &g->tensors[t];
     int64_t numel = me_tensor_numel(w), outer = 1, run = 1;
     if (axis >= 0) {
@@ -296,25 +344,30 @@ static int quantise_weight(qstate *s, int ni, int t, bool in_place, saved_static
     size_t nbytes = storage_bytes(dt, numel);
     void *data = me_arena_calloc(&g->arena, nbytes ? nbytes : 1, 1);
     me_qenc *q = make_qenc(g, bw, true, axis, (int)nc, scales, NULL);
-    if (!data || !q) { free(scales); me_fail(s->d, ME_ERR_NOMEM, "out of memory"); return -1; }
+    if (!data || !q) { free(scales); free(mult); me_fail(s->d, ME_ERR_NOMEM, "out of memory"); return -1; }
     const float *x = w->data;
     int32_t lo = -(1 << (bw - 1)), hi = (1 << (bw - 1)) - 1;
+    /* LPBQ codes have compressed_bw bits; code x multiplier fits bw bits (the reader bounds the multipliers) */
+    const int32_t clo = lpbq ? -(1 << (lp_bw - 1)) : lo, chi = lpbq ? (1 << (lp_bw - 1)) - 1 : hi;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t c = 0; c < nc; c++)
             for (int64_t r = 0; r < run; r++) {
                 int64_t i = (o * nc + c) * run + r;
-                double v = nearbyint((double)x[i] / scales[c]);
-                if (!(v >= lo)) v = v != v ? 0 : lo;
-                if (v > hi) v = hi;
-                store_code(data, dt, i, (int32_t)v);
+                double m = lpbq ? (double)mult[c * lp_blocks + ((i / in_stride) % in_dim) / lp_block] : 1.0;
+                double v = nearbyint((double)x[i] / ((double)scales[c] * m));
+                if (!(v >= clo)) v = v != v ? 0 : clo;
+                if (v > chi) v = chi;
+                store_code(data, dt, i, (int32_t)(v * m));
             }
     /* record what was used (unsigned view: offset -2^(bw-1)) */
     int32_t *offs = malloc((size_t)nc * sizeof *offs);
     if (!offs) { free(scales); me_fail(s->d, ME_ERR_NOMEM, "out of memory"); return -1; }
     for (int64_t c = 0; c < nc; c++) offs[c] = lo;
     me_status st = me_enc_set(&s->enc->e[t], ME_TENC_INT, bw, true, (int)nc, scales, offs, s->d);
+    if (st == ME_OK && lpbq) st = me_enc_set_lpbq(&s->enc->e[t], lp_block, lp_bw, lp_blocks, mult, s->d);
     free(offs);
     free(scales);
+    free(mult);
     if (st != ME_OK) return -1;
     *axis_out = axis;
     return put_static(s, t, in_place, dt, data, nbytes, q, sv);

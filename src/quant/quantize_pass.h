@@ -33,6 +33,16 @@ typedef struct me_tensor_enc {
     float *scales;     /* [n], malloc'd */
     int32_t *offsets;  /* [n], malloc'd */
     bool is_param;     /* static tensor (weights, bias) */
+    /* LPBQ (enc_type "LPBQ", qnn.md §4.7-4.8; weights only): per output
+     * channel c the scale scales[c]; the weight's input-channel axis cut into
+     * blocks of block_size, block b of channel c with the integer multiplier
+     * block_scales[c * n_blocks + b]; codes of compressed_bw bits. The pass
+     * stores code x multiplier as a per-channel weight of bw bits, which is
+     * exactly real = code x multiplier x scales[c]. block_size 0 = not LPBQ. */
+    int64_t block_size;
+    int compressed_bw;
+    int64_t n_blocks;
+    uint32_t *block_scales; /* [n * n_blocks], malloc'd */
 } me_tensor_enc;
 
 /* Table over a graph's tensors (index = tensor id). */
@@ -46,6 +56,9 @@ void me_enc_table_free(me_enc_table *t);
 /* Set entry i to a per-tensor / per-channel encoding (arrays copied). */
 me_status me_enc_set(me_tensor_enc *e, me_tenc_kind kind, int bw, bool sym, int n, const float *scales,
                      const int32_t *offsets, me_diag *d);
+/* Make INT entry e (n channels) LPBQ: block_scales[n * n_blocks] copied. */
+me_status me_enc_set_lpbq(me_tensor_enc *e, int64_t block_size, int compressed_bw, int64_t n_blocks,
+                          const uint32_t *block_scales, me_diag *d);
 
 /* Quantise g in place. `enc` holds activation encodings for float
  * activations (INT/FLOAT/NONE) and param overrides for static tensors; on

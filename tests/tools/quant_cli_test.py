@@ -242,11 +242,101 @@ def main():
         check(r.returncode == 2 and "error" in r.stderr, "usage %r: exit %d %s" % (cmd[3:], r.returncode, r.stderr))
     check(not os.path.exists(P("bad.dlc")), "a failed compile left bad.dlc behind")
 
-    # ---- bad files: exit 1 naming the file and line / tensor ----
     def write(name, text):
         with open(P(name), "w") as f:
             f.write(text)
         return P(name)
+
+    # ---- source-model names: overrides and exports name ONNX tensors ----
+    # (conv weights become HWIO copies and activations NHWC copies inside)
+    exported = json.load(open(P("e1.json")))
+    check(sorted(exported["param_encodings"]) == ["b1", "b2", "bf", "w1", "w2", "wf"],
+          "exported weights are not named as in the ONNX model: %r" % sorted(exported["param_encodings"]))
+    check({"x", "r1", "y"} <= set(exported["activation_encodings"]),
+          "exported activations lack ONNX names: %r" % sorted(exported["activation_encodings"]))
+    act = P("act_r1.json")
+    with open(act, "w") as f:
+        json.dump({"activation_encodings": {"r1": [{"bitwidth": 8, "dtype": "int", "is_symmetric": "False",
+                                                     "min": 0.0, "max": 4.0}]}, "param_encodings": {}}, f)
+    r = run(base + [P("r1.dlc"), "--calibration-data", cal, "--quantization-overrides", act, "--export-encodings", P("r1.json")])
+    check(r.returncode == 0, "override of activation 'r1' by its ONNX name: %s" % r.stderr.strip())
+    if r.returncode == 0:
+        got = json.load(open(P("r1.json")))["activation_encodings"].get("r1", [{}])[0]
+        check(abs(got.get("scale", 0) - 4.0 / 255) < 1e-6 and got.get("offset") == 0,
+              "override of 'r1' (min 0, max 4) not applied: %r" % got)
+
+    # ---- LPBQ weights (schema 1.0.0): integer block multipliers of a per-channel scale ----
+    src = onnx.load(model)
+    W = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in src.graph.initializer}
+
+    def lpbq(name, block):  # channels on axis 0, input channels on axis 1 (Gemm transB=1 and OIHW alike)
+        w = W[name].reshape(W[name].shape[0], W[name].shape[1], -1)
+        nc, nb = w.shape[0], w.shape[1] // block
+        scales, mults = [], []
+        for c in range(nc):
+            bmax = [np.abs(w[c, b * block:(b + 1) * block]).max() for b in range(nb)]
+            sc = max(bmax) / 7 / 16
+            scales.append(sc)
+            mults += [int(min(16, max(1, np.ceil(m / 7 / sc)))) for m in bmax]
+        return {"name": name, "dtype": "INT", "enc_type": "LPBQ", "bw": 8, "compressed_bw": 4, "block_size": block,
+                "is_sym": True, "scale": scales, "offset": [-128] * nc, "per_block_int_scale": mults}
+
+    def lpbq_codes(e):  # what the weight must hold: code x multiplier, code in [-8, 7]
+        w = W[e["name"]]
+        blk = np.arange(w.shape[1]) // e["block_size"]
+        nb = w.shape[1] // e["block_size"]
+        m = np.array(e["per_block_int_scale"], np.float64).reshape(w.shape[0], nb)[:, blk]
+        s = np.array(e["scale"], np.float32).astype(np.float64)[:, None]
+        m = m.reshape(m.shape + (1,) * (w.ndim - 2))
+        s = s.reshape(s.shape + (1,) * (w.ndim - 2))
+        return (np.clip(np.rint(w / (s * m)), -8, 7) * m).astype(np.int64)
+
+    lp = {"version": "1.0.0", "activation_encodings": [], "param_encodings": [lpbq("wf", 2), lpbq("w2", 2)]}
+    lpf = write("lpbq.json", json.dumps(lp))
+    r = run(base + [P("lp1.dlc"), "--calibration-data", cal, "--quantization-overrides", lpf, "--export-encodings", P("lp1.json")])
+    check(r.returncode == 0 and "output SQNR:" in r.stdout, "LPBQ compile: %s" % r.stderr.strip())
+    if r.returncode == 0:
+        ex = json.load(open(P("lp1.json")))
+        ent = {e["name"]: e for e in ex.get("param_encodings", [])} if ex.get("version") == "1.0.0" else {}
+        for want in lp["param_encodings"]:
+            e = ent.get(want["name"], {})
+            check(e.get("enc_type") == "LPBQ" and e.get("per_block_int_scale") == want["per_block_int_scale"] and
+                  e.get("block_size") == 2 and e.get("compressed_bw") == 4 and
+                  np.allclose(e.get("scale", []), want["scale"], rtol=1e-6),
+                  "LPBQ export of %s: %r" % (want["name"], e))
+        r2 = run(base + [P("lp2.dlc"), "--calibration-data", cal, "--quantization-overrides", P("lp1.json"),
+                         "--export-encodings", P("lp2.json")])
+        check(r2.returncode == 0 and filecmp.cmp(P("lp1.json"), P("lp2.json"), shallow=False),
+              "LPBQ round trip: the exported encodings do not reproduce themselves: %s" % r2.stderr.strip())
+        # the weights as stored: the QDQ export's int8 initializers (OIHW / [out, in] like the source)
+        rq = run(base + [P("lp1.onnx"), "--format", "onnx-qdq", "--calibration-data", cal, "--quantization-overrides", lpf])
+        check(rq.returncode == 0, "LPBQ onnx-qdq export: %s" % rq.stderr.strip())
+        if rq.returncode == 0:
+            q = onnx.load(P("lp1.onnx"))
+            ints = [numpy_helper.to_array(i) for i in q.graph.initializer if i.data_type == TensorProto.INT8]
+            for want in lp["param_encodings"]:
+                codes = lpbq_codes(want)
+                check(any(a.shape == codes.shape and np.array_equal(a.astype(np.int64), codes) for a in ints),
+                      "LPBQ weight %s is not code x multiplier of its encoding" % want["name"])
+    bad_lp = [
+        ("lpbq_act.json", {"version": "1.0.0", "param_encodings": [],
+                           "activation_encodings": [dict(lpbq("wf", 2), name="r1")]}, ["lpbq_act.json", "'r1'", "weights"]),
+        ("lpbq_mult.json", {"version": "1.0.0", "activation_encodings": [],
+                            "param_encodings": [dict(lpbq("wf", 2), per_block_int_scale=[17] * 10)]},
+         ["lpbq_mult.json", "'wf'", "per_block_int_scale"]),
+        ("lpbq_block.json", {"version": "1.0.0", "activation_encodings": [],
+                             "param_encodings": [dict(lpbq("w2", 2), block_size=3)]}, ["'w2'", "block_size 3"]),
+        ("per_block.json", {"version": "1.0.0", "activation_encodings": [],
+                            "param_encodings": [dict(lpbq("wf", 2), enc_type="PER_BLOCK")]},
+         ["per_block.json", "'wf'", "PER_BLOCK", "not supported"]),
+    ]
+    for fname, body, needles in bad_lp:
+        r = run(base + [P("bad.dlc"), "--calibration-data", cal, "--quantization-overrides", write(fname, json.dumps(body))])
+        check(r.returncode == 1 and all(n in r.stderr for n in needles),
+              "bad LPBQ file %s: exit %d, stderr %r lacks %r" % (fname, r.returncode, r.stderr.strip(), needles))
+    check(not os.path.exists(P("bad.dlc")), "a failed LPBQ compile left bad.dlc behind")
+
+    # ---- bad files: exit 1 naming the file and line / tensor ----
 
     empty = write("empty.txt", "\n\n")
     short = P("short.raw")
@@ -285,8 +375,9 @@ def main():
         ok = r.returncode == 1 and all(n in r.stderr for n in needles)
         check(ok, "bad file %r: exit %d, stderr %r lacks %r" % (cmd[-1], r.returncode, r.stderr.strip(), needles))
     # per-channel weight override with the wrong channel count names the tensor
-    r = run(base + [P("bad.dlc"), "--quantization-overrides", badw])
-    check(r.returncode == 1 and "w1" in r.stderr, "bad weight override: %d %s" % (r.returncode, r.stderr))
+    r = run(base + [P("bad.dlc"), "--calibration-data", cal, "--quantization-overrides", badw])
+    check(r.returncode == 1 and "'w1'" in r.stderr and "3 channels given" in r.stderr,
+          "bad weight override: %d %s" % (r.returncode, r.stderr))
     check(not os.path.exists(P("bad.dlc")), "a failed compile left bad.dlc behind")
 
     if failures:

@@ -141,6 +141,16 @@ static void test_calib_file(void) {
     me_diag_clear(&d);
     CHECK(me_calib_load(path, &r, &d) == ME_ERR_FORMAT);
     CHECK(strstr(me_diag_text(&d), path) != NULL);
+    /* fuzzing: a 20-byte header claiming 2^24 tensors was answered by
+     * allocating 800 MB of records before reading any; the count is now
+     * checked against the file's size first */
+    FILE *f = fopen(path, "wb");
+    uint32_t h[3] = {ME_CALIB_BINS, 1u << 24, 1};
+    CHECK(f && fwrite("MECALIB1", 1, 8, f) == 8 && fwrite(h, 4, 3, f) == 3);
+    if (f) fclose(f);
+    me_diag_clear(&d);
+    CHECK(me_calib_load(path, &r, &d) == ME_ERR_FORMAT);
+    CHECK(strstr(me_diag_text(&d), "implausible tensor count") != NULL);
     unlink(path);
     me_calib_free(&s);
     me_diag_free(&d);
@@ -207,6 +217,22 @@ static void test_json(void) {
     CHECK_NEAR(t.e[1].scales[1], 0.25, 1e-9);
     me_enc_table_free(&t);
 
+    /* LPBQ: per-channel scales, one integer multiplier per channel x block */
+    CHECK(parse(&g,
+                "{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\","
+                " \"dtype\": \"INT\", \"enc_type\": \"LPBQ\", \"bw\": 8, \"compressed_bw\": 4, \"block_size\": 2,"
+                " \"is_sym\": true, \"scale\": [0.5, 0.25], \"offset\": [-8, -128], \"per_block_int_scale\": [1, 16, 3, 4]}]}",
+                &t, &d) == ME_OK);
+    CHECK(t.e[1].kind == ME_TENC_INT && t.e[1].bw == 8 && t.e[1].n == 2 && t.e[1].block_size == 2 &&
+          t.e[1].compressed_bw == 4 && t.e[1].n_blocks == 2 && t.e[1].offsets[0] == -128 && t.e[1].offsets[1] == -128);
+    CHECK(t.e[1].block_scales && t.e[1].block_scales[1] == 16 && t.e[1].block_scales[3] == 4);
+    {   /* written back in schema 1.0.0 (the legacy one has no LPBQ) with the same fields */
+        char *text = me_encodings_print(&g, &t);
+        CHECK(text && strstr(text, "\"1.0.0\"") && strstr(text, "\"LPBQ\"") && strstr(text, "per_block_int_scale"));
+        free(text);
+    }
+    me_enc_table_free(&t);
+
     /* errors name the file and the line / tensor / field */
     static const struct { const char *json; const char *needle; } bad[] = {
         {"{\n\"activation_encodings\": {\n\"x\": [{\"bitwidth\": 8,,}]}}", "line 3"},
@@ -217,7 +243,15 @@ static void test_json(void) {
         {"{\"activation_encodings\": {\"x\": [{\"min\": 0, \"max\": 1}]}, \"param_encodings\": {}}", "'bitwidth' is missing"},
         {"{\"activation_encodings\": {}}", "'param_encodings' is missing"},
         {"{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\", \"dtype\": \"INT\","
-         " \"enc_type\": \"LPBQ\", \"bw\": 4, \"is_sym\": true, \"scale\": [1], \"offset\": [-8]}]}", "not supported yet"},
+         " \"enc_type\": \"LPBQ\", \"bw\": 4, \"is_sym\": true, \"scale\": [1], \"offset\": [-8]}]}", "decompressed bitwidth"},
+        {"{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\", \"dtype\": \"INT\","
+         " \"enc_type\": \"PER_BLOCK\", \"bw\": 4, \"is_sym\": true, \"scale\": [1], \"offset\": [-8]}]}", "PER_BLOCK"},
+        {"{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\", \"dtype\": \"INT\","
+         " \"enc_type\": \"LPBQ\", \"bw\": 8, \"compressed_bw\": 4, \"block_size\": 2, \"is_sym\": true, \"scale\": [1, 2],"
+         " \"offset\": [-128, -128], \"per_block_int_scale\": [1, 2, 3]}]}", "per_block_int_scale"},
+        {"{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\", \"dtype\": \"INT\","
+         " \"enc_type\": \"LPBQ\", \"bw\": 8, \"compressed_bw\": 4, \"block_size\": 2, \"is_sym\": true, \"scale\": [1, 2],"
+         " \"offset\": [-128, -128], \"per_block_int_scale\": [1, 17]}]}", "per_block_int_scale"},
         {"{\"version\": \"1.0.0\", \"activation_encodings\": [{\"name\": \"x\", \"bw\": 8, \"scale\": [0.1, 0.2], \"offset\": [0]}],"
          " \"param_encodings\": []}", "offset"},
     };

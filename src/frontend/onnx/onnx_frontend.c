@@ -665,6 +665,16 @@ static me_status bind_outputs(mo_ctx *c, const onnx_graph *gr) {
 }
 
 /* ---- entry point ---- */
+/* Every tensor that carries an ONNX name records it as its source name, so
+ * passes that replace tensors can hand it on (mp_replace_uses). */
+static void record_source_names(mo_ctx *c) {
+    if (!mo_track_tensors(c)) return;
+    for (int t = 0; t < c->g->n_tensors; t++) {
+        me_tensor *tt = &c->g->tensors[t];
+        if (!tt->src_name && !(c->tflags[t] & MO_T_AUTO_NAMED)) tt->src_name = tt->name;
+    }
+}
+
 static void ctx_free(mo_ctx *c) {
     mo_strmap_free(&c->vmap);
     mo_strmap_free(&c->onnx_names);
@@ -715,6 +725,7 @@ static me_status import_model(mo_ctx *c, onnx_model *m) {
     if (st != ME_OK) return st;
     st = bind_outputs(c, gr);
     if (st != ME_OK) return st;
+    record_source_names(c);
     if (c->n_fixed) {
         size_t len = 0;
         for (int i = 0; i < c->n_fixed; i++) len += strlen(c->fixed[i]) + 1;

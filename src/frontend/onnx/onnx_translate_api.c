@@ -559,6 +559,18 @@ me_status mo_bind(mo_ctx *c, const onnx_node *n, int i, int t) {
         mo_rename_tensor(c, t, name);
         c->tflags[t] &= (uint8_t)~MO_T_AUTO_NAMED;
     }
+    /* Remember the ONNX name for encodings JSON when the tensor keeps a derived
+     * one; and a channel-first copy's channel-last original holds these values
+     * too (the layout passes usually remove the copy). */
+    me_tensor *tt = &c->g->tensors[t];
+    if (!tt->src_name && mo_track_tensors(c) && ((c->tflags[t] & MO_T_AUTO_NAMED) || strcmp(tt->name, name) == 0))
+        tt->src_name = strcmp(tt->name, name) == 0 ? tt->name : me_arena_strdup(&c->g->arena, name);
+    int p = tt->producer;
+    if (tt->src_name && p >= 0 && c->g->nodes[p].op == ME_OP_TRANSPOSE && c->g->nodes[p].n_in == 1) {
+        int in = c->g->nodes[p].in[0];
+        if (in >= 0 && !c->g->tensors[in].src_name && (c->tflags[in] & MO_T_AUTO_NAMED))
+            c->g->tensors[in].src_name = tt->src_name;
+    }
     return ME_OK;
 }
 
@@ -595,6 +607,14 @@ int mo_const_i64_vec(mo_ctx *c, const int64_t *v, int64_t n) {
 }
 
 /* ---- building blocks ---- */
+/* The source-model name tensor t stands for: its src_name, else its own name
+ * when that is an ONNX name rather than a derived one. */
+static const char *source_of(mo_ctx *c, int t) {
+    const me_tensor *tt = &c->g->tensors[t];
+    if (tt->src_name) return tt->src_name;
+    return mo_track_tensors(c) && !(c->tflags[t] & MO_T_AUTO_NAMED) ? tt->name : NULL;
+}
+
 int mo_transpose(mo_ctx *c, const onnx_node *n, int t, const int *perm, const char *suffix) {
     const me_tensor *tt = mo_t(c, t);
     if (!tt) return -1;
@@ -615,6 +635,8 @@ int mo_transpose(mo_ctx *c, const onnx_node *n, int t, const int *perm, const ch
     }
     int out;
     if (mo_finish(c, node, &out) != ME_OK) return -1;
+    /* a layout copy holds the same values (e.g. an initializer's HWIO weights) */
+    if (out >= 0 && out != t && !c->g->tensors[out].src_name) c->g->tensors[out].src_name = source_of(c, t);
     return out;
 }
 
