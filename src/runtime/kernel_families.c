@@ -27,7 +27,8 @@ const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n)
     switch (n->op) {
     case ME_OP_CONV2D:
     case ME_OP_FULLY_CONNECTED:
-    case ME_OP_MATMUL: return &gemm_f32_family;
+    case ME_OP_MATMUL:
+    case ME_OP_ATTENTION: return &gemm_f32_family;
     case ME_OP_DEPTHWISE_CONV2D: return &dwconv_f32_family;
     case ME_OP_ADD:
     case ME_OP_MULTIPLY: return &eltwise_f32_family;

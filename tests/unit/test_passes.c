@@ -292,7 +292,7 @@ static void test_remove_identity(void) {
 /* ---------------------------------------------------------------- pass manager */
 
 static void test_manager(void) {
-    CHECK(me_n_passes == 12);
+    CHECK(me_n_passes == 13);
     CHECK(strcmp(me_passes[0].name, "fold_qdq") == 0 && me_passes[0].required);
     CHECK(strcmp(me_passes[1].name, "constant_fold") == 0 && me_passes[1].required);
     CHECK(strcmp(me_passes[2].name, "dead_code") == 0 && me_passes[2].required);

@@ -258,6 +258,36 @@ static void matmul(ox *x, const me_node *n) {
     ox_set_out(x, n->out[0], y);
 }
 
+/* Attention (ops/attention.c) written out again: MatMul, Mul, Add / Where,
+ * Softmax over the last axis, MatMul. */
+static void attention(ox *x, const me_node *n) {
+    if (!need_inputs(x, n, 3)) return;
+    int r = tin(x, n, 0)->rank;
+    int64_t mode = me_param_int(n, "mask_mode", 0);
+    if (mode < 0 || mode > 3 || (mode && !need_inputs(x, n, mode == 1 ? 4 : 5))) {
+        if (mode < 0 || mode > 3) unsupported(x, "unknown Attention mask_mode");
+        return;
+    }
+    const char *k = fin(x, n, 1), *v = fin(x, n, 2);
+    if (me_param_int(n, "transpose_k", 0)) k = swap_last2(x, k, r);
+    if (me_param_int(n, "transpose_v", 0)) v = swap_last2(x, v, r);
+    const char *s = ox_op2(x, "MatMul", fin(x, n, 0), k);
+    double scale = me_param_float(n, "scale", 1.0);
+    if (scale != 1.0) s = ox_op2(x, "Mul", s, ox_const_f32_scalar(x, (float)scale));
+    if (mode == 1) {
+        s = ox_op2(x, "Add", s, fin(x, n, 3));
+    } else if (mode >= 2) {
+        const char *in[3] = {fin(x, n, 3), mode == 2 ? fin(x, n, 4) : s, mode == 2 ? s : fin(x, n, 4)};
+        const char *w = ox_node_tmp(x, "where");
+        ox_op(x, "Where", in, 3, &w, 1);
+        s = w;
+    }
+    const char *p = ox_node_tmp(x, "softmax");
+    ox_op(x, "Softmax", &s, 1, &p, 1);
+    ox_attr_int(x, "axis", r - 1);
+    ox_set_out(x, n->out[0], ox_op2(x, "MatMul", p, v));
+}
+
 /* Sorted, distinct, trailing axes [r-m, r)? Returns the first axis or -1. */
 static int trailing_axes(const me_node *n, int rank, int64_t *m_out) {
     const me_param *p = me_node_param(n, "axes");
@@ -870,6 +900,7 @@ me_status ox_translate_node(ox *x, const me_node *n) {
     case ME_OP_POOL_AVG2D: pool(x, n, false); break;
     case ME_OP_FULLY_CONNECTED: fully_connected(x, n); break;
     case ME_OP_MATMUL: matmul(x, n); break;
+    case ME_OP_ATTENTION: attention(x, n); break;
     case ME_OP_BATCHNORM: batchnorm(x, n); break;
     case ME_OP_LAYER_NORM: layer_norm(x, n); break;
     case ME_OP_RMS_NORM: rms_norm(x, n); break;
