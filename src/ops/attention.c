@@ -129,16 +129,6 @@ typedef struct attn_rows {
     me_unary_f32_fn exp_row;
 } attn_rows;
 
-/* Sum in double with 8 partial sums, as the Softmax op (fixed order). */
-static double sum_f64(const float *v, int64_t n) {
-    double s[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += v[i + k];
-    for (; i < n; i++) s[i & 7] += v[i];
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
 static void attn_softmax_rows(void *v, int64_t begin, int64_t end) {
     const attn_rows *a = v;
     const attn_geom *g = a->g;
@@ -161,7 +151,7 @@ static void attn_softmax_rows(void *v, int64_t begin, int64_t end) {
         }
         for (int64_t j = 0; j < sk; j++) row[j] -= m;
         a->exp_row(row, row, sk);
-        float inv = (float)(1.0 / sum_f64(row, sk));
+        float inv = (float)(1.0 / me_sum8_f64(row, sk));
         for (int64_t j = 0; j < sk; j++) row[j] *= inv;
     }
 }

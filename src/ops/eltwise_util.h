@@ -94,6 +94,17 @@ static inline void me_bcast_step(const me_bcast *b, me_bcast_it *it) {
 
 /* ---- element conversion ---- */
 /* Round half to even (ONNX Round, QuantizeLinear), independent of the FP mode. */
+/* Sum in double with 8 partial sums (a fixed order, so a row's result does
+ * not depend on anything but the row): the softmax denominators. */
+static inline double me_sum8_f64(const float *v, int64_t n) {
+    double s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += v[i + k];
+    for (; i < n; i++) s[i & 7] += v[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static inline float me_round_half_even(float x) {
     float f = __builtin_floorf(x);
     float diff = x - f;

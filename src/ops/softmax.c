@@ -32,17 +32,6 @@ typedef struct softmax_job {
     me_unary_f32_fn exp_row; /* unary_f32 exp row of the node's variant */
 } softmax_job;
 
-/* Sum in double with 8 partial sums (a fixed order, so a row's result does
- * not depend on anything but the row). */
-static double sum_f64(const float *v, int64_t n) {
-    double s[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += v[i + k];
-    for (; i < n; i++) s[i & 7] += v[i];
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
 /* Softmax along a contiguous axis: y = beta*x - max, exponentials in place
  * with the vector exp row, then scaled by 1/sum. */
 static void softmax_contig_row(const softmax_job *jb, const float *xs, float *ys) {
@@ -61,14 +50,14 @@ static void softmax_contig_row(const softmax_job *jb, const float *xs, float *ys
         for (int64_t i = 0; i < len; i += 256) {
             int64_t c = len - i < 256 ? len - i : 256;
             jb->exp_row(ys + i, buf, c);
-            sum += sum_f64(buf, c);
+            sum += me_sum8_f64(buf, c);
         }
         float ls = (float)log(sum);
         for (int64_t i = 0; i < len; i++) ys[i] -= ls;
         return;
     }
     jb->exp_row(ys, ys, len);
-    float inv = (float)(1.0 / sum_f64(ys, len));
+    float inv = (float)(1.0 / me_sum8_f64(ys, len));
     for (int64_t i = 0; i < len; i++) ys[i] *= inv;
 }
 
