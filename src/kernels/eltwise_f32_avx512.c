@@ -5,10 +5,14 @@
 
 #include "kernels.h"
 
+#define ADD_S(x, y) ((x) + (y))
+#define MUL_S(x, y) ((x) * (y))
+#define MAX_S(x, y) ((x) > (y) ? (x) : (y))
+
 #define ROW(NAME, VOP, OP)                                                                              \
     void NAME(const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {              \
         if (!sa && !sb) {                                                                                 \
-            float v = a[0] OP b[0];                                                                       \
+            float v = OP(a[0], b[0]);                                                                       \
             for (int64_t i = 0; i < n; i++) o[i] = v;                                                     \
             return;                                                                                       \
         }                                                                                                 \
@@ -20,6 +24,7 @@
             _mm512_mask_storeu_ps(o + i, m, VOP(x, y));                                                   \
         }                                                                                                 \
     }
-ROW(me_add_f32_row__avx512, _mm512_add_ps, +)
-ROW(me_mul_f32_row__avx512, _mm512_mul_ps, *)
+ROW(me_add_f32_row__avx512, _mm512_add_ps, ADD_S)
+ROW(me_mul_f32_row__avx512, _mm512_mul_ps, MUL_S)
+ROW(me_max_f32_row__avx512, _mm512_max_ps, MAX_S)
 #endif

@@ -13,10 +13,15 @@
  * Average divisor: count_pad_for_edges=1 counts the window taps inside the
  * padded extent [-p0, in + p1); =0 counts only taps on real input.
  * (tests/tools/k2_check_pool_semantics.py checks these rules against ONNX's
- * conformance outputs.) */
+ * conformance outputs.)
+ *
+ * Kernel: NHWC windows accumulate whole channel rows with the add / max rows
+ * of the node's eltwise_f32 variant (kernels/kernels.h), exact like the
+ * reference rows, so results do not depend on the variant or the split. */
 #include <float.h>
 
 #include "../core/util.h"
+#include "../kernels/kernels.h"
 #include "../runtime/threadpool.h"
 #include "ops.h"
 #include "param_read.h"
@@ -113,25 +118,12 @@ static me_status pool_prepare(const me_kernel_ctx *k, bool avg, pool_geom *g, bo
     return ME_OK;
 }
 
-static void max_acc(int64_t n, const float *restrict x, float *restrict y) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int t = 0; t < 8; t++) y[i + t] = x[i + t] > y[i + t] ? x[i + t] : y[i + t];
-    for (; i < n; i++) y[i] = x[i] > y[i] ? x[i] : y[i];
-}
-
-static void add_acc(int64_t n, const float *restrict x, float *restrict y) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int t = 0; t < 8; t++) y[i + t] += x[i + t];
-    for (; i < n; i++) y[i] += x[i];
-}
-
 typedef struct pool_job {
     const pool_geom *g;
     const float *x;
     float *y;
     bool avg;
+    const me_eltwise_f32_kernel *kern; /* its add / max rows accumulate a window over the channels */
 } pool_job;
 
 /* Output rows [b, e) over (n, oh), channels [c0, c1); each output element is
@@ -156,8 +148,8 @@ static void pool_block(const pool_job *j, int64_t b, int64_t e, int64_t c0, int6
                 for (int64_t jj = 0; jj < tw.valid; jj++) {
                     int64_t iw = ow * g.stride[1] - g.pad[2] + (tw.t_lo + jj) * g.dil[1];
                     const float *xr = x + ((n * g.h + ih) * g.w + iw) * cs;
-                    if (avg) add_acc(c, xr, yr);
-                    else max_acc(c, xr, yr);
+                    if (avg) j->kern->add(yr, 1, xr, 1, yr, c);
+                    else j->kern->max(xr, 1, yr, 1, yr, c);
                 }
             }
             if (avg) {
@@ -186,7 +178,7 @@ static me_status pool_run(const me_kernel_ctx *k, bool avg, me_diag *d) {
     bool empty;
     me_status st = pool_prepare(k, avg, &g, &empty, d);
     if (st || empty) return st;
-    pool_job job = {&g, k->in_data[0], k->out_data[0], avg};
+    pool_job job = {&g, k->in_data[0], k->out_data[0], avg, k->variant ? k->variant : me_eltwise_f32_select()};
     int64_t rows = g.n * g.oh;
     /* threads only when there is enough work to pay for waking them */
     if ((double)rows * (double)g.ow * (double)g.c * (double)g.filter[0] * (double)g.filter[1] < 32768.0)

@@ -3,6 +3,7 @@
  * and vector-width channel counts, strides, padding and dilation; add and
  * multiply exactly, in all four broadcast stride cases. Variants whose ISA
  * this CPU lacks are skipped (printed). Also the thread pool's chunking. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,16 +60,29 @@ static int elt_case(const me_eltwise_f32_kernel *kern, int64_t n, int64_t sa, in
     float *a = malloc(sizeof(float) * (size_t)(n + 1)), *b = malloc(sizeof(float) * (size_t)(n + 1));
     float *o = malloc(sizeof(float) * (size_t)(n + 1));
     for (int64_t i = 0; i <= n; i++) { a[i] = frand() * 3.0f; b[i] = frand() * 5.0f; }
+    /* max: ties, signed zeros and NaN on either side (the rule gives b) */
+    if (n > 5) { a[1] = b[1]; a[2] = -0.0f; b[2] = 0.0f; a[3] = NAN; b[4] = NAN; }
     int bad = 0;
-    for (int op = 0; op < 2; op++) {
+    for (int op = 0; op < 3; op++) {
         o[n] = -7.0f;
-        (op ? kern->mul : kern->add)(a, sa, b, sb, o, n);
+        (op == 2 ? kern->max : op ? kern->mul : kern->add)(a, sa, b, sb, o, n);
         if (o[n] != -7.0f) bad = 1;
         for (int64_t i = 0; i < n; i++) {
             double x = a[sa ? i : 0], y = b[sb ? i : 0];
-            float want = (float)(op ? x * y : x + y); /* exact in double, rounded once */
-            if (o[i] != want) { bad = 1; break; }
+            float want = op == 2 ? (x > y ? (float)x : (float)y) : (float)(op ? x * y : x + y); /* exact in double, rounded once */
+            if (memcmp(&o[i], &want, sizeof want) != 0 && !(isnan(o[i]) && isnan(want))) { bad = 1; break; }
         }
+    }
+    /* in place, as the pooling accumulators use it: o == b */
+    if (sa && sb) {
+        float *acc = malloc(sizeof(float) * (size_t)(n + 1));
+        for (int64_t i = 0; i < n; i++) acc[i] = b[i];
+        kern->max(a, 1, acc, 1, acc, n);
+        for (int64_t i = 0; i < n; i++) {
+            float want = a[i] > b[i] ? a[i] : b[i];
+            if (memcmp(&acc[i], &want, sizeof want) != 0 && !(isnan(acc[i]) && isnan(want))) bad = 1;
+        }
+        free(acc);
     }
     free(a); free(b); free(o);
     return bad;
