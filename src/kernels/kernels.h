@@ -218,6 +218,23 @@ typedef struct me_unary_f32_kernel {
 } me_unary_f32_kernel;
 #define ME_UNARY_F32_FNS(M, sfx) M(exp, sfx) M(sigmoid, sfx) M(silu, sfx) M(tanh, sfx) M(erf, sfx) M(gelu, sfx)
 
+/* ---- norm_f32: LayerNorm / RmsNorm over contiguous rows ----
+ * sum: the row statistic, sum x[i] (sq = 0) or sum (x[i] - mean)^2 (sq = 1),
+ * in double, element i added to partial sum i % 8 in order and the 8 partials
+ * combined as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)); apply: y[i] =
+ * (float)((x[i] - mean) * inv_std) [* gamma[i*gs]] [+ beta[i*bs]] (gs, bs in
+ * {0, 1}; gamma, beta may be NULL), the double steps then the float ones.
+ * Every variant computes exactly that (no FMA), so all match bit for bit. */
+typedef double (*me_norm_sum_fn)(const float *x, int64_t n, double mean, int sq);
+typedef void (*me_norm_apply_fn)(const float *x, int64_t n, double mean, double inv_std, const float *gamma, int64_t gs,
+                                 const float *beta, int64_t bs, float *y);
+typedef struct me_norm_f32_kernel {
+    const char *id;
+    unsigned isa;
+    me_norm_sum_fn sum;
+    me_norm_apply_fn apply;
+} me_norm_f32_kernel;
+
 /* Every family gets: the list, its length, the chosen variant (first one
  * the CPU supports under ME_ISA; chosen once), and lookup by id (NULL when
  * absent from this build). */
@@ -232,6 +249,7 @@ ME_KERNEL_FAMILY_DECL(eltwise_f32)
 ME_KERNEL_FAMILY_DECL(blockq_dot)
 ME_KERNEL_FAMILY_DECL(unary_f32)
 ME_KERNEL_FAMILY_DECL(qint8)
+ME_KERNEL_FAMILY_DECL(norm_f32)
 #undef ME_KERNEL_FAMILY_DECL
 
 /* Variant functions named in the lists. */
@@ -264,6 +282,11 @@ ME_KERNEL_FAMILY_DECL(qint8)
     void add(const me_qadd_u8_args *, const uint8_t *, const uint8_t *, uint8_t *, int64_t); \
     void quant(const float *, uint8_t *, int64_t, float, int32_t);
 #include "qint8.inc"
+#undef X
+
+#define X(id, isa, sfx) double me_norm_f32_sum__##sfx(const float *, int64_t, double, int); \
+    void me_norm_f32_apply__##sfx(const float *, int64_t, double, double, const float *, int64_t, const float *, int64_t, float *);
+#include "norm_f32.inc"
 #undef X
 
 #endif

@@ -69,3 +69,11 @@ const me_unary_f32_kernel me_unary_f32_kernels[] = {
 #undef ME_UNARY_F32_ROW
 const int me_unary_f32_kernel_count = (int)(sizeof me_unary_f32_kernels / sizeof me_unary_f32_kernels[0]);
 DEFINE_SELECT(unary_f32)
+
+const me_norm_f32_kernel me_norm_f32_kernels[] = {
+#define X(id, isa, sfx) {id, isa, me_norm_f32_sum__##sfx, me_norm_f32_apply__##sfx},
+#include "norm_f32.inc"
+#undef X
+};
+const int me_norm_f32_kernel_count = (int)(sizeof me_norm_f32_kernels / sizeof me_norm_f32_kernels[0]);
+DEFINE_SELECT(norm_f32)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../core/util.h"
+#include "../kernels/kernels.h"
 #include "../runtime/threadpool.h"
 #include "ops.h"
 #include "param_read.h"
@@ -285,28 +286,8 @@ typedef struct norm_rows_job {
     int64_t len, gs, bs;
     double eps;
     bool rms;
+    const me_norm_f32_kernel *kern; /* the node's norm_f32 variant (kernels/kernels.h) */
 } norm_rows_job;
-
-static double sum8(const float *x, int64_t n, double mean, bool sq) {
-    double s[8] = {0};
-    int64_t i = 0;
-    if (sq) {
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++) {
-                double v = x[i + k] - mean;
-                s[k] += v * v;
-            }
-        for (; i < n; i++) {
-            double v = x[i] - mean;
-            s[i & 7] += v * v;
-        }
-    } else {
-        for (; i + 8 <= n; i += 8)
-            for (int k = 0; k < 8; k++) s[k] += x[i + k];
-        for (; i < n; i++) s[i & 7] += x[i];
-    }
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
 
 static void norm_rows(void *v, int64_t begin, int64_t end) {
     const norm_rows_job *j = v;
@@ -314,15 +295,9 @@ static void norm_rows(void *v, int64_t begin, int64_t end) {
     const double inv_n = 1.0 / (double)len;
     for (int64_t o = begin; o < end; o++) {
         const float *x = j->x + o * len;
-        float *y = j->y + o * len;
-        double mean = j->rms ? 0.0 : sum8(x, len, 0.0, false) * inv_n;
-        double inv_std = 1.0 / sqrt(sum8(x, len, mean, true) * inv_n + j->eps);
-        for (int64_t i = 0; i < len; i++) {
-            float r = (float)((x[i] - mean) * inv_std);
-            if (j->gamma) r *= j->gamma[i * j->gs];
-            if (j->beta) r += j->beta[i * j->bs];
-            y[i] = r;
-        }
+        double mean = j->rms ? 0.0 : j->kern->sum(x, len, 0.0, 0) * inv_n;
+        double inv_std = 1.0 / sqrt(j->kern->sum(x, len, mean, 1) * inv_n + j->eps);
+        j->kern->apply(x, len, mean, inv_std, j->gamma, j->gs, j->beta, j->bs, j->y + o * len);
     }
 }
 
@@ -348,7 +323,7 @@ static me_status axes_norm_kernel(const me_kernel_ctx *k, bool rms, double eps_d
         /* contiguous trailing block: outer position o starts at o * inner_count */
         int64_t rows = me_tensor_numel(k->in[0]) / p.inner_count;
         norm_rows_job j = {k->in_data[0], gamma, beta, k->out_data[0], p.inner_count, p.inner_g[0], p.inner_b[0],
-                           p.eps, rms};
+                           p.eps, rms, k->variant ? k->variant : me_norm_f32_select()};
         if ((double)rows * (double)p.inner_count < 16384.0) norm_rows(&j, 0, rows);
         else me_parallel_for(k->pool, rows, 1, norm_rows, &j);
         return ME_OK;

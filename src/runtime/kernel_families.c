@@ -18,6 +18,7 @@ FAMILY(gemm_f32)
 FAMILY(dwconv_f32)
 FAMILY(eltwise_f32)
 FAMILY(unary_f32)
+FAMILY(norm_f32)
 #undef FAMILY
 
 const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n) {
@@ -42,6 +43,8 @@ const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n)
     case ME_OP_ERF:
     case ME_OP_SOFTMAX:
     case ME_OP_LOG_SOFTMAX: return &unary_f32_family;
+    case ME_OP_LAYER_NORM:
+    case ME_OP_RMS_NORM: return &norm_f32_family;
     default: return NULL;
     }
 }

@@ -88,6 +88,32 @@ static int elt_case(const me_eltwise_f32_kernel *kern, int64_t n, int64_t sa, in
     return bad;
 }
 
+/* norm_f32: a variant against the reference rows of the list's last entry, bit
+ * for bit: both statistics and the output with and without gamma / beta, as
+ * vectors and broadcast scalars. */
+static int norm_case(const me_norm_f32_kernel *kern, int64_t n) {
+    const me_norm_f32_kernel *ref = &me_norm_f32_kernels[me_norm_f32_kernel_count - 1];
+    float *x = malloc(sizeof(float) * (size_t)(n + 1)), *g = malloc(sizeof(float) * (size_t)(n + 1));
+    float *b = malloc(sizeof(float) * (size_t)(n + 1)), *y0 = malloc(sizeof(float) * (size_t)(n + 1));
+    float *y1 = malloc(sizeof(float) * (size_t)(n + 1));
+    for (int64_t i = 0; i <= n; i++) { x[i] = frand() * 40.0f + 3.0f; g[i] = frand() * 2.0f; b[i] = frand(); }
+    int bad = 0;
+    for (int sq = 0; sq < 2; sq++) {
+        double want = ref->sum(x, n, 2.5, sq), got = kern->sum(x, n, 2.5, sq);
+        if (memcmp(&want, &got, sizeof got) != 0) bad = 1;
+    }
+    for (int m = 0; m < 6; m++) {
+        const float *gp = m & 1 ? g : NULL, *bp = m & 2 ? b : NULL;
+        int64_t gs = m < 4, bs = m < 4;
+        y0[n] = y1[n] = -7.0f;
+        ref->apply(x, n, 3.25, 0.37, gp, gs, bp, bs, y0);
+        kern->apply(x, n, 3.25, 0.37, gp, gs, bp, bs, y1);
+        if (memcmp(y0, y1, sizeof(float) * (size_t)(n + 1)) != 0) bad = 1;
+    }
+    free(x); free(g); free(b); free(y0); free(y1);
+    return bad;
+}
+
 typedef struct cover { int *hits; } cover;
 static void mark(void *v, int64_t b, int64_t e) {
     cover *c = v;
@@ -124,6 +150,28 @@ int main(void) {
         CHECK(bad == 0);
         printf("checked %s\n", kern->id);
     }
+    for (int v = 0; v < me_norm_f32_kernel_count; v++) {
+        const me_norm_f32_kernel *kern = &me_norm_f32_kernels[v];
+        if (!me_cpu_has(kern->isa)) { printf("skip %s: this CPU (or ME_ISA) lacks its ISA\n", kern->id); continue; }
+        int bad = 0;
+        for (int64_t n = 1; n <= 40; n++) bad += norm_case(kern, n);
+        bad += norm_case(kern, 384) + norm_case(kern, 771);
+        CHECK(bad == 0);
+        printf("checked %s\n", kern->id);
+    }
+    /* the reference against a naive loop: the statistic and one output */
+    {
+        float xs[13];
+        double s = 0, q = 0;
+        for (int i = 0; i < 13; i++) { xs[i] = (float)i * 0.75f - 2.0f; s += xs[i]; }
+        for (int i = 0; i < 13; i++) q += ((double)xs[i] - 1.5) * ((double)xs[i] - 1.5);
+        const me_norm_f32_kernel *ref = &me_norm_f32_kernels[me_norm_f32_kernel_count - 1];
+        CHECK(fabs(ref->sum(xs, 13, 0.0, 0) - s) < 1e-12 && fabs(ref->sum(xs, 13, 1.5, 1) - q) < 1e-12);
+        float y[13], gm = 2.0f, bt = 0.5f;
+        ref->apply(xs, 13, 1.5, 0.25, &gm, 0, &bt, 0, y);
+        CHECK(y[5] == (float)(((double)xs[5] - 1.5) * 0.25) * 2.0f + 0.5f);
+    }
+    CHECK(me_norm_f32_kernels[me_norm_f32_kernel_count - 1].isa == 0);
     CHECK(me_dwconv_f32_kernels[me_dwconv_f32_kernel_count - 1].isa == 0);
     CHECK(me_eltwise_f32_kernels[me_eltwise_f32_kernel_count - 1].isa == 0);
 
