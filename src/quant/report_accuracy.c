@@ -114,7 +114,12 @@ me_status me_report_run(const me_graph *fg, const me_graph *qg, const me_input_l
         if (!c.saved[t]) { st = me_fail(d, ME_ERR_NOMEM, "out of memory keeping float activations"); break; }
         if (m > c.tmp_n) c.tmp_n = m;
         me_report_row *row = &r->rows[r->n];
-        row->name = strdup(ft->name);
+        /* the source model's name (a graph read from a DLC has none: its own),
+         * unless an earlier row already shows it (two layouts of one value) */
+        const char *shown = me_tensor_source_name(ft);
+        for (int i = 0; i < r->n && shown != ft->name; i++)
+            if (strcmp(r->rows[i].name, shown) == 0) shown = ft->name;
+        row->name = strdup(shown);
         const me_node *p = ft->producer >= 0 ? &fg->nodes[ft->producer] : NULL;
         row->scope = strdup(p && p->scope ? p->scope : "");
         row->op = strdup(p ? me_op_names[p->op] : "");
