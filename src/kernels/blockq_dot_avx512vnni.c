@@ -263,6 +263,116 @@ void me_blockq_gemm_q8_0__avx512vnni(int64_t nb, const void *w, size_t w_stride,
                                      size_t act_stride, int64_t nr, float *y, size_t y_stride, void *scratch) {
     bq_gemm(0, nb, w, w_stride, nw, act, act_stride, nr, y, y_stride, scratch);
 }
+/* ---- pre-packed Q4_0 (kernels.h): 16 weight rows in the 16 lanes ----
+ * Per block, the group's 4 quant vectors give the low and high nibbles (elements
+ * 4p..4p+3 and 16+4p..16+4p+3 of each row) with one AND and one shift + AND; each
+ * activation row's matching 4 quants are broadcast into one vpdpbusd (unsigned
+ * nibbles x signed quants), the lanes starting from the activation block's -8 * sum:
+ * 8 vpdpbusd give the exact block sums of 16 rows. The nibbles are unpacked once per
+ * block for up to 8 activation rows. */
+BQ_INLINE void p4_tile(int64_t nb, const uint8_t *grp, const uint8_t *act, size_t as, int R, __mmask16 live, float *y,
+                       size_t ys, size_t pf) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const uint8_t *sc = grp + (size_t)nb * 256;
+    const size_t doff = (size_t)nb * 32, coff = (size_t)nb * 36;
+    __m512 facc[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) facc[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < nb; k++) {
+        const uint8_t *b = grp + (size_t)k * 256;
+        __m512i lo[4], hi[4];
+        /* the same block of the next group: the hardware prefetchers do not run far enough ahead */
+        if (pf) {
+#pragma GCC unroll 4
+            for (int p = 0; p < 4; p++) _mm_prefetch((const char *)(b + pf + 64 * p), _MM_HINT_T0);
+            if (!(k & 1)) _mm_prefetch((const char *)(sc + pf + (size_t)k * 32), _MM_HINT_T0);
+        }
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) {
+            const __m512i v = _mm512_load_si512((const void *)(b + 64 * p));
+            lo[p] = _mm512_and_si512(v, m4);
+            hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + (size_t)k * 32)));
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const uint8_t *a = act + (size_t)r * as, *qa = a + (size_t)k * 32;
+            int32_t cv;
+            float da;
+            memcpy(&cv, a + coff + (size_t)k * 4, 4);
+            memcpy(&da, a + doff + (size_t)k * 4, 4);
+            __m512i i0 = _mm512_set1_epi32(cv), i1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int p = 0; p < 4; p++) {
+                int32_t a0, a1;
+                memcpy(&a0, qa + 4 * p, 4);
+                memcpy(&a1, qa + 16 + 4 * p, 4);
+                i0 = _mm512_dpbusd_epi32(i0, lo[p], _mm512_set1_epi32(a0));
+                i1 = _mm512_dpbusd_epi32(i1, hi[p], _mm512_set1_epi32(a1));
+            }
+            /* |isum| < 2^24: the conversion is exact */
+            facc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), _mm512_mul_ps(dw, _mm512_set1_ps(da)),
+                                      facc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(y + (size_t)r * ys, live, facc[r]);
+}
+
+/* p4 activation quantisation (kernels.h): the generic one's arithmetic 16 lanes at a time
+ * (the same IEEE operations, so bit-identical) */
+void me_blockq_p4_quant__avx512vnni(const float *x, int64_t nb, void *out) {
+    uint8_t *row = out;
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512 magic = _mm512_set1_ps(12582912.0f), lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    for (int64_t ib = 0; ib < nb; ib++, x += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        __m512i u0 = _mm512_and_si512(_mm512_castps_si512(x0), absm), u1 = _mm512_and_si512(_mm512_castps_si512(x1), absm);
+        u0 = _mm512_maskz_mov_epi32(_mm512_cmple_epi32_mask(u0, inf), u0); /* NaN counts as 0 */
+        u1 = _mm512_maskz_mov_epi32(_mm512_cmple_epi32_mask(u1, inf), u1);
+        const int32_t bmax = _mm512_reduce_max_epi32(_mm512_max_epi32(u0, u1));
+        float amax;
+        memcpy(&amax, &bmax, 4);
+        const float d = _mm_cvtss_f32(_mm512_castps512_ps128(
+                        _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_set1_ps(amax / 127.0f), _MM_FROUND_TO_NEAREST_INT))));
+        const __m512 id = _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        const __m512 v0 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x0, id), magic), magic);
+        const __m512 v1 = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x1, id), magic), magic);
+        const __m512i q0 = _mm512_maskz_cvttps_epi32(
+            _mm512_cmp_ps_mask(v0, lo, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v0, hi, _CMP_LE_OQ), v0);
+        const __m512i q1 = _mm512_maskz_cvttps_epi32(
+            _mm512_cmp_ps_mask(v1, lo, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v1, hi, _CMP_LE_OQ), v1);
+        _mm_storeu_si128((__m128i *)(row + ib * 32), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(row + ib * 32 + 16), _mm512_cvtepi32_epi8(q1));
+        const int32_t c = -8 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        memcpy(row + (size_t)nb * 32 + (size_t)ib * 4, &d, 4);
+        memcpy(row + (size_t)nb * 36 + (size_t)ib * 4, &c, 4);
+    }
+}
+
+void me_blockq_p4_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
+                                int64_t nr, float *y, size_t ys) {
+    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    const uint8_t *a = act;
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs;
+        const int nw = g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS;
+        const __mmask16 live = (__mmask16)((1u << nw) - 1u);
+        float *yg = y + (size_t)g * ME_BLOCKQ_P4_ROWS;
+        int64_t r = 0;
+        for (; r + 8 <= nr; r += 8) p4_tile(nb, grp, a + (size_t)r * as, as, 8, live, yg + (size_t)r * ys, ys, r ? 0 : gs);
+        switch (nr - r) {
+        case 7: p4_tile(nb, grp, a + (size_t)r * as, as, 7, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 6: p4_tile(nb, grp, a + (size_t)r * as, as, 6, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 5: p4_tile(nb, grp, a + (size_t)r * as, as, 5, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 4: p4_tile(nb, grp, a + (size_t)r * as, as, 4, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 3: p4_tile(nb, grp, a + (size_t)r * as, as, 3, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 2: p4_tile(nb, grp, a + (size_t)r * as, as, 2, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 1: p4_tile(nb, grp, a + (size_t)r * as, as, 1, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        default: break;
+        }
+    }
+}
 /* ---- K-quants against Q8_K (256-bit VNNI): per super-block exact integer sums ----
  * The weights are the unsigned operand (Q4_K nibbles 0..15; Q6_K quants + 32, 0..63),
  * the activations the signed one; each 32-element chunk's 8 lanes are multiplied by

@@ -85,6 +85,121 @@ void me_blockq_gemm_q8_0__generic(int64_t nb, const void *w, size_t w_stride, in
     gemm_ref(0, nb, w, w_stride, nw, act, act_stride, nr, y, y_stride);
 }
 
+/* ---- pre-packed Q4_0 (kernels.h): the layout and its reference kernel ---- */
+
+void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
+    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    const int64_t ng = (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS;
+    for (int64_t g = 0; g < ng; g++) {
+        uint8_t *grp = (uint8_t *)dst + (size_t)g * gs, *sc = grp + (size_t)nb * 256;
+        const int nw = m - g * ME_BLOCKQ_P4_ROWS < ME_BLOCKQ_P4_ROWS ? (int)(m - g * ME_BLOCKQ_P4_ROWS) : ME_BLOCKQ_P4_ROWS;
+        const uint8_t *rows = (const uint8_t *)w + (size_t)(g * ME_BLOCKQ_P4_ROWS) * row_bytes;
+        if (nw < ME_BLOCKQ_P4_ROWS) memset(grp, 0, gs); /* rows past the matrix */
+        memset(sc + (size_t)nb * 32, 0, gs - (size_t)nb * 288); /* padding after the scales */
+        for (int64_t k = 0; k < nb; k++) {
+            uint8_t *blk = grp + k * 256;
+            for (int j = 0; j < nw; j++) {
+                const uint8_t *src = rows + (size_t)j * row_bytes + (size_t)k * 18;
+                memcpy(blk + 4 * j, src + 2, 4);
+                memcpy(blk + 64 + 4 * j, src + 6, 4);
+                memcpy(blk + 128 + 4 * j, src + 10, 4);
+                memcpy(blk + 192 + 4 * j, src + 14, 4);
+                memcpy(sc + k * 32 + 2 * j, src, 2);
+            }
+        }
+    }
+}
+
+void me_blockq_p4_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
+                             int64_t nr, float *y, size_t y_stride) {
+    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs, *sc = grp + (size_t)nb * 256;
+        const int nw = g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS;
+        for (int64_t r = 0; r < nr; r++) {
+            const uint8_t *row = (const uint8_t *)act + (size_t)r * act_stride;
+            const int8_t *q = (const int8_t *)row;
+            for (int j = 0; j < nw; j++) {
+                float sumf = 0.0f;
+                for (int64_t k = 0; k < nb; k++) {
+                    float da;
+                    int32_t isum;
+                    memcpy(&da, row + (size_t)nb * 32 + (size_t)k * 4, 4);
+                    memcpy(&isum, row + (size_t)nb * 36 + (size_t)k * 4, 4);
+                    const uint8_t *blk = grp + k * 256;
+                    const int8_t *qa = q + k * 32;
+                    for (int p = 0; p < 4; p++)
+                        for (int i = 0; i < 4; i++) {
+                            const int b = blk[64 * p + 4 * j + i];
+                            isum += (b & 15) * qa[4 * p + i] + (b >> 4) * qa[16 + 4 * p + i];
+                        }
+                    sumf += (float)isum * (half_to_float(sc + k * 32 + 2 * j) * da);
+                }
+                y[(size_t)r * y_stride + (size_t)(g * ME_BLOCKQ_P4_ROWS + j)] = sumf;
+            }
+        }
+    }
+}
+
+float me_blockq_round_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xff;
+    uint32_t man = x & 0x7fffff, h;
+    const int e = (int)exp - 127 + 15;
+    if (exp == 0xff) {
+        h = sign | 0x7c00 | (man ? 0x200 | (man >> 13) : 0);
+    } else if (e >= 31) {
+        h = sign | 0x7c00;
+    } else if (e <= 0) {
+        if (e < -10) {
+            h = sign;
+        } else { /* a subnormal half */
+            man |= 0x800000;
+            const int shift = 14 - e;
+            const uint32_t half = 1u << (shift - 1), rem = man & ((1u << shift) - 1);
+            uint32_t r = man >> shift;
+            if (rem > half || (rem == half && (r & 1))) r++;
+            h = sign | r;
+        }
+    } else {
+        uint32_t r = ((uint32_t)e << 10) | (man >> 13);
+        const uint32_t rem = man & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (r & 1))) r++; /* a carry into the exponent is right */
+        h = sign | r;
+    }
+    const uint8_t b[2] = {(uint8_t)h, (uint8_t)(h >> 8)};
+    return half_to_float(b);
+}
+
+void me_blockq_p4_quant__generic(const float *x, int64_t nb, void *out) {
+    uint8_t *row = out;
+    for (int64_t ib = 0; ib < nb; ib++, x += 32) {
+        uint32_t bmax = 0;
+        for (int j = 0; j < 32; j++) {
+            uint32_t u;
+            memcpy(&u, &x[j], 4);
+            u &= 0x7fffffff;
+            u = u > 0x7f800000 ? 0 : u;
+            bmax = u > bmax ? u : bmax;
+        }
+        float amax;
+        memcpy(&amax, &bmax, 4);
+        const float d = me_blockq_round_half(amax / 127.0f), id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int8_t *qs = (int8_t *)(row + ib * 32);
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            const float v = (x[j] * id + 12582912.0f) - 12582912.0f; /* round half to even, |v| < 2^22 */
+            const int q = v >= -127.0f && v <= 127.0f ? (int)v : 0;
+            qs[j] = (int8_t)q;
+            sum += q;
+        }
+        const int32_t c = -8 * sum;
+        memcpy(row + (size_t)nb * 32 + (size_t)ib * 4, &d, 4);
+        memcpy(row + (size_t)nb * 36 + (size_t)ib * 4, &c, 4);
+    }
+}
+
 /* ---- K-quants against Q8_K (kernels.h): exact integer sums per super-block ---- */
 
 static void q4k_scale_min(const uint8_t *s, int j, int *sc, int *m) {

@@ -113,12 +113,47 @@ typedef void (*me_blockq_gemm_fn)(int64_t nb, const void *w, size_t w_stride, in
  * the result is sum over super-blocks of d_w*d_a*isum (- dmin_w*d_a*msum for
  * Q4_K), in order. */
 typedef float (*me_blockq_kdot_fn)(int64_t nsb, const void *wrow, const void *act);
+/* Pre-packed Q4_0 form (me_blockq_p4_pack, one layout for every variant, so weights
+ * packed anywhere run with any variant). Weight rows go in groups of
+ * ME_BLOCKQ_P4_ROWS = 16, each group ME_BLOCKQ_P4_GROUP_BYTES(nb) bytes (a multiple
+ * of 64), group after group; rows past the matrix are zero. In a group:
+ *     block k's quants at 256 * k: 4 vectors of 64 bytes, vector p holding bytes
+ *       4p..4p+3 of each row's 16 quant bytes (row j at 4j), so its low nibbles are
+ *       elements 4p..4p+3 and its high nibbles elements 16+4p..16+4p+3 (unsigned, 0..15)
+ *     then at 256 * nb: block k's 16 fp16 scales at 32 * k (row j at 2j), zero padded to 64.
+ * Activation rows (ME_BLOCKQ_P4_ACT_BYTES(nb) bytes): int8 q[nb * 32] (the Q8_0
+ * quants, -127..127), float d[nb] (each block's scale, the fp16 value exactly),
+ * int32 c[nb] (-8 * the block's quant sum: Q4_0's offset, applied once per
+ * activation block instead of per weight row).
+ * p4 computes y[r * y_stride + 16 g + j] for groups g < ng (w: group 0), j < 16 (j <
+ * nw_last in the last group; nothing else written), activation rows r < nr:
+ * over the blocks in order, acc += (float)isum * (d_w * d_a) with the exact isum =
+ * c + sum nibble * q (SIMD variants fuse the multiply-add). Each result depends only
+ * on its weight row and activation row, never on ng, nr or the row's place. */
+enum { ME_BLOCKQ_P4_ROWS = 16 };
+#define ME_BLOCKQ_P4_GROUP_BYTES(nb) ((size_t)(nb) * 256u + ((size_t)(nb) * 32u + 63u) / 64u * 64u)
+#define ME_BLOCKQ_P4_ACT_BYTES(nb) ((size_t)(nb) * 40u)
+typedef void (*me_blockq_p4_fn)(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act,
+                                size_t act_stride, int64_t nr, float *y, size_t y_stride);
+/* Packs m Q4_0 weight rows of nb blocks (row_bytes apart) into the layout above
+ * (ceil(m / 16) groups). */
+void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst);
+/* p4q: one float row of nb * 32 values into the p4 activation layout, quantised to
+ * Q8_0 as ggml's x86 build does: amax = the largest |x| (NaN elements count as 0),
+ * d = amax / 127 rounded to fp16, q = round-half-even(x * (127 / amax)) (0 when
+ * amax is 0, or when the product is NaN or outside [-127, 127]). Bit-identical in
+ * every variant. */
+typedef void (*me_blockq_p4_quant_fn)(const float *x, int64_t nb, void *row);
+/* f rounded to the nearest fp16 value (ties to even; overflow to infinity), as a float */
+float me_blockq_round_half(float f);
 typedef struct me_blockq_dot_kernel {
     const char *id;
     unsigned isa;
     me_blockq_dot_fn q4_0, q8_0;
     me_blockq_gemm_fn gemm_q4_0, gemm_q8_0;
     me_blockq_kdot_fn q4_k, q6_k;
+    me_blockq_p4_fn p4_0;
+    me_blockq_p4_quant_fn p4q;
 } me_blockq_dot_kernel;
 #define ME_BLOCKQ_GEMM_PROTO(name)                                                                            \
     void name(int64_t nb, const void *w, size_t w_stride, int nw, const void *act, size_t act_stride, int64_t nr, \
@@ -198,6 +233,16 @@ typedef void (*me_qadd_u8_fn)(const me_qadd_u8_args *p, const uint8_t *a, const 
 /* quant: Quantize F32 -> U8 per tensor, y = clamp(round_half_even(float32(x /
  * scale)) - off, 0, 255), NaN -> clamp(-off) (src/ops/convert.c); |off| <= 2^16. */
 typedef void (*me_quant_u8_fn)(const float *x, uint8_t *y, int64_t n, float scale, int32_t off);
+/* mul: y[i] = clamp(rq((a[i] + oa) * (b[i] + ob)) + zy, 0, 255) with rq() as
+ * for gemm (mul in [0, 2^31), shift in [1, 63]), |oa|, |ob| <= 255 (so the
+ * product is an exact int32), |zy| <= 2^23: ElementWiseMultiply (docs/
+ * quantized-arithmetic.md §5). */
+typedef struct me_qmul_u8_args {
+    int32_t oa, ob, mul, shift, zy;
+} me_qmul_u8_args;
+typedef void (*me_qmul_u8_fn)(const me_qmul_u8_args *p, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n);
+/* lut: y[i] = table[x[i]] (x and y may be the same array) */
+typedef void (*me_qlut_u8_fn)(const uint8_t *table, const uint8_t *x, uint8_t *y, int64_t n);
 typedef struct me_qint8_kernel {
     const char *id;
     unsigned isa;
@@ -205,6 +250,8 @@ typedef struct me_qint8_kernel {
     me_qdw_u8_row_fn dw;
     me_qadd_u8_fn add;
     me_quant_u8_fn quant;
+    me_qmul_u8_fn mul;
+    me_qlut_u8_fn lut;
 } me_qint8_kernel;
 
 /* ---- unary_f32: y[i] = f(x[i]) for the float transcendental activations ----
@@ -268,8 +315,10 @@ ME_KERNEL_FAMILY_DECL(norm_f32)
     void max(const float *, int64_t, const float *, int64_t, float *, int64_t);
 #include "eltwise_f32.inc"
 #undef X
-#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6) void q4_0(int64_t, const void *, const void *, size_t, int, float *); \
-    void q8_0(int64_t, const void *, const void *, size_t, int, float *);
+#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q) void q4_0(int64_t, const void *, const void *, size_t, int, float *); \
+    void q8_0(int64_t, const void *, const void *, size_t, int, float *); \
+    void p4(int64_t, const void *, int64_t, int, const void *, size_t, int64_t, float *, size_t); \
+    void p4q(const float *, int64_t, void *);
 #include "blockq_dot.inc"
 #undef X
 #define ME_UNARY_F32_PROTO(fn, sfx) void me_unary_f32_##fn##__##sfx(const float *, float *, int64_t);
@@ -277,10 +326,12 @@ ME_KERNEL_FAMILY_DECL(norm_f32)
 #include "unary_f32.inc"
 #undef X
 #undef ME_UNARY_F32_PROTO
-#define X(id, isa, gemm, dw, add, quant) void gemm(const me_qgemm_u8s8_args *); \
+#define X(id, isa, gemm, dw, add, quant, mul, lut) void gemm(const me_qgemm_u8s8_args *); \
     void dw(const me_qdw_u8_args *, int64_t, uint8_t *); \
     void add(const me_qadd_u8_args *, const uint8_t *, const uint8_t *, uint8_t *, int64_t); \
-    void quant(const float *, uint8_t *, int64_t, float, int32_t);
+    void quant(const float *, uint8_t *, int64_t, float, int32_t); \
+    void mul(const me_qmul_u8_args *, const uint8_t *, const uint8_t *, uint8_t *, int64_t); \
+    void lut(const uint8_t *, const uint8_t *, uint8_t *, int64_t);
 #include "qint8.inc"
 #undef X
 

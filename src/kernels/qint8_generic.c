@@ -36,3 +36,14 @@ void me_quant_u8__generic(const float *x, uint8_t *y, int64_t n, float scale, in
         y[i] = (uint8_t)(r <= 0.0 ? 0 : r >= 255.0 ? 255 : (int)r);
     }
 }
+
+void me_qmul_u8__generic(const me_qmul_u8_args *p, const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        int32_t acc = ((int32_t)a[i] + p->oa) * ((int32_t)b[i] + p->ob); /* |acc| <= 510^2 */
+        y[i] = me_qint8_out((uint32_t)acc, p->mul, p->shift, p->zy, 0, 255);
+    }
+}
+
+void me_qlut_u8__generic(const uint8_t *table, const uint8_t *x, uint8_t *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = table[x[i]];
+}

@@ -45,7 +45,7 @@ const int me_eltwise_f32_kernel_count = (int)(sizeof me_eltwise_f32_kernels / si
 DEFINE_SELECT(eltwise_f32)
 
 const me_blockq_dot_kernel me_blockq_dot_kernels[] = {
-#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6) {id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6},
+#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q) {id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q},
 #include "blockq_dot.inc"
 #undef X
 };
@@ -53,7 +53,7 @@ const int me_blockq_dot_kernel_count = (int)(sizeof me_blockq_dot_kernels / size
 DEFINE_SELECT(blockq_dot)
 
 const me_qint8_kernel me_qint8_kernels[] = {
-#define X(id, isa, gemm, dw, add, quant) {id, isa, gemm, dw, add, quant},
+#define X(id, isa, gemm, dw, add, quant, mul, lut) {id, isa, gemm, dw, add, quant, mul, lut},
 #include "qint8.inc"
 #undef X
 };

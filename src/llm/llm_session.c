@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../api/api_internal.h"
 #include "../core/util.h"
 #include "../quant/quant_kernels.h"
 #include "../runtime/exec.h"
+#include "../runtime/pack.h"
 #include "../runtime/threadpool.h"
 #include "llm_model.h"
 #include "llm_session.h"
@@ -52,6 +54,20 @@ struct me_llm_session {
     int layout_c;
     int n_past;
     me_threadpool *pool;  /* owned; NULL = one thread */
+    /* pre-packed weights (me_opdef.pack), one copy shared by every graph and bucket,
+     * in read-only mappings (regions) of huge pages where the system gives them */
+    struct llm_pack {
+        int op;
+        const void *params, *weights, *variant;
+        size_t bytes;
+        const void *buf;
+    } *packs;
+    int n_packs, cap_packs;
+    struct llm_region {
+        void *map;
+        size_t len;
+    } *regions;
+    int n_regions, cap_regions;
 };
 
 /* 64, 128, ... 512 in steps of 64, then steps of about x1.5 (multiples of 64), then C */
@@ -242,6 +258,89 @@ static void *find_io(llm_graph *lg, const char *gname, const char *what, size_t 
     return me_exec_tensor_data(&lg->exec, t);
 }
 
+/* lg's executor, with the packed weights of its nodes taken from the session's copies
+ * (packed once per session: the packed layout is a function of op, params, weights and
+ * variant, and every graph reads the model's one copy of the weights). */
+static const struct llm_pack *find_pack(const me_llm_session *s, const me_graph *g, const me_node *n, const void *v,
+                                        size_t b) {
+    const void *w = n->n_in > 1 && n->in[1] >= 0 ? g->tensors[n->in[1]].data : NULL;
+    for (int k = 0; w && k < s->n_packs; k++)
+        if (s->packs[k].op == (int)n->op && s->packs[k].params == n->params && s->packs[k].weights == w &&
+            s->packs[k].variant == v && s->packs[k].bytes == b)
+            return &s->packs[k];
+    return NULL;
+}
+
+static me_status exec_open(me_llm_session *s, llm_graph *lg, me_diag *d) {
+    me_plan plan;
+    me_status st = me_plan_build(&lg->g, &plan, d);
+    if (st != ME_OK) return st;
+    st = me_exec_create_planned(&lg->g, &plan, &lg->exec, d);
+    me_plan_free(&plan);
+    if (st != ME_OK) return st;
+    const me_plan *pl = &lg->exec.plan;
+    /* the bytes of the packings this graph adds, then one region for them */
+    size_t total = 0;
+    for (int i = 0; i < pl->n_steps && st == ME_OK; i++) {
+        const me_node *n = &lg->g.nodes[pl->order[i]];
+        const void *v = me_exec_variant(&lg->exec, pl->order[i]);
+        const size_t b = me_node_packed_bytes(&lg->g, n, v);
+        if (b && !find_pack(s, &lg->g, n, v, b) && (!me_add_size(total, me_align_up(b, 64), &total) || total > SIZE_MAX / 4))
+            st = me_fail(d, ME_ERR_NOMEM, "pre-packed weights size overflows");
+    }
+    unsigned char *region = NULL;
+    const size_t huge = (size_t)2 << 20;
+    size_t len = total ? me_align_up(total, huge) + huge : 0;
+    if (st == ME_OK && total) {
+        if (s->n_regions == s->cap_regions) {
+            int cap = s->cap_regions ? 2 * s->cap_regions : 8;
+            struct llm_region *nr = realloc(s->regions, (size_t)cap * sizeof *nr);
+            if (!nr) st = me_fail(d, ME_ERR_NOMEM, "out of memory");
+            else s->regions = nr, s->cap_regions = cap;
+        }
+        void *map = st == ME_OK ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : NULL;
+        if (map == MAP_FAILED) st = me_fail(d, ME_ERR_NOMEM, "out of memory packing %zu bytes of weights", total);
+        if (st == ME_OK) {
+            s->regions[s->n_regions++] = (struct llm_region){map, len};
+            region = (unsigned char *)me_align_up((size_t)(uintptr_t)map, huge);
+            madvise(region, me_align_up(total, huge), MADV_HUGEPAGE); /* a hint: 4 KB pages work too */
+        }
+    }
+    size_t at = 0;
+    for (int i = 0; i < pl->n_steps && st == ME_OK; i++) {
+        const int id = pl->order[i];
+        const me_node *n = &lg->g.nodes[id];
+        const void *v = me_exec_variant(&lg->exec, id);
+        const size_t b = me_node_packed_bytes(&lg->g, n, v);
+        if (!b) continue;
+        const struct llm_pack *p = find_pack(s, &lg->g, n, v, b);
+        if (!p) {
+            if (s->n_packs == s->cap_packs) {
+                int cap = s->cap_packs ? 2 * s->cap_packs : 64;
+                struct llm_pack *np = realloc(s->packs, (size_t)cap * sizeof *np);
+                if (!np) {
+                    st = me_fail(d, ME_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                s->packs = np, s->cap_packs = cap;
+            }
+            if (!region || at + b > total) {
+                st = me_fail(d, ME_ERR_INTERNAL, "node '%s': packed weights larger than measured", n->name);
+                break;
+            }
+            if ((st = me_node_pack(&lg->g, n, v, region + at, d)) != ME_OK) break;
+            const void *w = n->n_in > 1 && n->in[1] >= 0 ? lg->g.tensors[n->in[1]].data : NULL;
+            s->packs[s->n_packs] = (struct llm_pack){(int)n->op, n->params, w, v, b, region + at};
+            p = &s->packs[s->n_packs++];
+            at += me_align_up(b, 64);
+        }
+        st = me_exec_use_packed(&lg->exec, id, p->buf, d);
+    }
+    if (region) mprotect(region, me_align_up(total, (size_t)4096), PROT_READ); /* a kernel writing its weights is a bug */
+    if (st != ME_OK) me_exec_free(&lg->exec);
+    return st;
+}
+
 static me_status graph_open(me_llm_session *s, const char *gname, int cb, bool last_only, llm_graph *lg, me_diag *d) {
     const me_graph *src = &s->m->g;
     const me_subgraph *sg = NULL;
@@ -250,7 +349,7 @@ static me_status graph_open(me_llm_session *s, const char *gname, int cb, bool l
     if (!sg) return me_fail(d, ME_ERR_FORMAT, "the artifact has no '%s' graph", gname);
     me_graph_init(&lg->g, d);
     me_status st = extract(s, sg, gname, cb, last_only, &lg->g, d);
-    if (st == ME_OK) st = me_exec_create(&lg->g, &lg->exec, d);
+    if (st == ME_OK) st = exec_open(s, lg, d);
     if (st != ME_OK) return st;
     lg->ready = true;
     lg->C = cb;
@@ -332,6 +431,9 @@ void me_llm_session_destroy(me_llm_session *s) {
         graph_close(&s->decode[i]);
     }
     me_threadpool_destroy(s->pool);
+    for (int i = 0; i < s->n_regions; i++) munmap(s->regions[i].map, s->regions[i].len);
+    free(s->regions);
+    free(s->packs);
     for (uint32_t l = 0; s->k_cache && l < s->desc.hp.n_layer; l++) {
         free(s->k_cache[l]);
         free(s->v_cache[l]);

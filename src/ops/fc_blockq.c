@@ -456,6 +456,76 @@ static void fc_rows(void *arg, int64_t o0, int64_t o1) {
     free(kb);
 }
 
+/* ---- pre-packed Q4_0 weights (kernels.h ME_BLOCKQ_P4_*) ---- */
+
+size_t me_fc_blockq_packed_bytes(const me_tensor *w, int64_t m, int64_t n) {
+    if (me_lowp_ggml_type(w) != ME_GGML_Q4_0 || !(w->flags & ME_TF_STATIC) || !w->data || m <= 0 || n <= 0 || n % 32)
+        return 0;
+    const size_t nb = (size_t)n / 32, row = me_blockq_row_bytes(ME_GGML_Q4_0, n);
+    size_t raw, total;
+    if (!row || !me_mul_size(row, (size_t)m, &raw) || w->nbytes < raw || nb > (SIZE_MAX - 64) / 288 ||
+        !me_mul_size((size_t)(m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS, ME_BLOCKQ_P4_GROUP_BYTES(nb), &total))
+        return 0;
+    return total;
+}
+
+me_status me_fc_blockq_pack(const me_node *nd, const me_tensor *w, int64_t m, int64_t n, void *dst, me_diag *d) {
+    if (!me_fc_blockq_packed_bytes(w, m, n))
+        return me_fail(d, ME_ERR_INTERNAL, "node '%s': FullyConnected weights cannot be packed", nd->name);
+    me_blockq_p4_pack(w->data, me_blockq_row_bytes(ME_GGML_Q4_0, n), m, n / 32, dst);
+    return ME_OK;
+}
+
+typedef struct p4_job {
+    me_blockq_p4_fn fn;
+    me_blockq_p4_quant_fn quant;
+    const uint8_t *w;
+    uint8_t *act;
+    const float *x, *bias;
+    float *y;
+    size_t gs, act_row;
+    int64_t nb, ng, batch, m;
+} p4_job;
+
+static void p4_quant_rows(void *arg, int64_t r0, int64_t r1) {
+    const p4_job *j = arg;
+    for (int64_t r = r0; r < r1; r++) j->quant(j->x + r * j->nb * 32, j->nb, j->act + (size_t)r * j->act_row);
+}
+
+/* weight row groups [g0, g1) against every activation row */
+static void p4_rows(void *arg, int64_t g0, int64_t g1) {
+    const p4_job *j = arg;
+    const int nw_last = g1 == j->ng ? (int)(j->m - (j->ng - 1) * ME_BLOCKQ_P4_ROWS) : ME_BLOCKQ_P4_ROWS;
+    j->fn(j->nb, j->w + (size_t)g0 * j->gs, g1 - g0, nw_last, j->act, j->act_row, j->batch,
+          j->y + g0 * ME_BLOCKQ_P4_ROWS, (size_t)j->m);
+    if (!j->bias) return;
+    const int64_t o1 = g1 * ME_BLOCKQ_P4_ROWS < j->m ? g1 * ME_BLOCKQ_P4_ROWS : j->m;
+    for (int64_t b = 0; b < j->batch; b++)
+        for (int64_t o = g0 * ME_BLOCKQ_P4_ROWS; o < o1; o++) j->y[b * j->m + o] += j->bias[o];
+}
+
+me_status me_fc_lowp_packed(const me_node *nd, const float *x, const void *packed, const float *bias, int64_t batch,
+                            int64_t m, int64_t n, float *y, struct me_threadpool *pool, me_diag *d) {
+    if (m <= 0 || n <= 0 || n % 32)
+        return me_fail(d, ME_ERR_FORMAT, "node '%s' (FullyConnected): %lld input features do not fill whole blocks",
+                       nd->name, (long long)n);
+    const int64_t nb = n / 32;
+    const me_blockq_dot_kernel *kern = me_blockq_dot_select();
+    p4_job j = {kern->p4_0, kern->p4q, packed, NULL, x, bias, y, ME_BLOCKQ_P4_GROUP_BYTES(nb),
+                me_align_up(ME_BLOCKQ_P4_ACT_BYTES(nb), 64), nb, (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS,
+                batch, m};
+    size_t act_bytes;
+    if (!me_mul_size(j.act_row, (size_t)batch, &act_bytes) || act_bytes > SIZE_MAX - 64)
+        return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): activations too large", nd->name);
+    j.act = aligned_alloc(64, act_bytes + 64);
+    if (!j.act) return me_fail(d, ME_ERR_NOMEM, "node '%s' (FullyConnected): out of memory", nd->name);
+    if (batch >= 8) me_parallel_for(pool, batch, 1, p4_quant_rows, &j);
+    else p4_quant_rows(&j, 0, batch);
+    me_parallel_for(pool, j.ng, 1, p4_rows, &j);
+    free(j.act);
+    return ME_OK;
+}
+
 me_status me_fc_lowp(const me_node *nd, const me_tensor *w, const float *x, const void *wdata, const float *bias,
                      int64_t batch, int64_t m, int64_t n, float *y, struct me_threadpool *pool, me_diag *d) {
     const int wtype = me_lowp_ggml_type(w);

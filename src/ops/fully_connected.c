@@ -73,6 +73,10 @@ static size_t fc_packed_bytes(const me_graph *gr, const me_node *nd, const void 
     const me_tensor *w = input_tensor(gr, nd, 1);
     fc_geom g;
     size_t b;
+    if (w && w->dtype != ME_DT_F32) /* GGUF weights: their own packed layout (fc_blockq.h), Q4_0 only */
+        return fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, NULL) == ME_OK
+                   ? me_fc_blockq_packed_bytes(w, g.m, g.n)
+                   : 0;
     if (!w || w->dtype != ME_DT_F32 || !(w->flags & ME_TF_STATIC) || !w->data ||
         fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, NULL) != ME_OK ||
         !me_gemm_f32_packed_size(g.m, g.n, fc_gemm_kernel(variant)->pnr, &b))
@@ -85,6 +89,7 @@ static me_status fc_pack(const me_graph *gr, const me_node *nd, const void *vari
     fc_geom g;
     me_status st = fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, d);
     if (st) return st;
+    if (w->dtype != ME_DT_F32) return me_fc_blockq_pack(nd, w, g.m, g.n, dst, d);
     if (w->dtype != ME_DT_F32 || !(w->flags & ME_TF_STATIC) || !w->data ||
         w->nbytes / sizeof(float) < (size_t)me_tensor_numel(w))
         return me_fail(d, ME_ERR_INTERNAL, "node '%s': FullyConnected weights cannot be packed", nd->name);
@@ -104,6 +109,13 @@ static me_status fc_run(const me_kernel_ctx *k, me_diag *d) {
     if (!k->out_data[0] || (bt && !k->in_data[2]) || (g.n > 0 && (!k->in_data[0] || !k->in_data[1])))
         return me_fail(d, ME_ERR_FORMAT, "node '%s': missing tensor data", k->node->name);
     float *y = k->out_data[0];
+    if (k->packed && k->in[1]->dtype != ME_DT_F32) { /* pre-packed GGUF Q4_0 weights (fc_blockq.c) */
+        if ((st = me_fc_lowp_packed(k->node, k->in_data[0], k->packed, bt ? k->in_data[2] : NULL, g.batch, g.m, g.n, y,
+                                    k->pool, d)))
+            return st;
+        me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * g.m);
+        return ME_OK;
+    }
     if (k->packed && k->in[1]->dtype == ME_DT_F32) {
         me_gemm_f32_epi e;
         bool post = me_gemm_epi_for_node(k->node, bt ? k->in_data[2] : NULL, &e);

@@ -58,6 +58,8 @@ void me_qk_lin_info_free(me_qk_lin_info *li);
  * the reference's output codes. Bit-exact with the reference kernels. */
 me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d);
 bool me_qk_u8_unary(const me_kernel_ctx *k);
+/* y[i] = table[x[i]] for the first n bytes of in_data[0] -> out_data[0], split over k->pool. */
+void me_qk_map_u8(const me_kernel_ctx *k, const uint8_t table[256], int64_t n);
 me_status me_qk_clamp_u8(const me_kernel_ctx *k, me_diag *d);
 me_status me_qk_maxpool_u8(const me_kernel_ctx *k, me_diag *d);
 me_status me_qk_avgpool_u8(const me_kernel_ctx *k, me_diag *d);

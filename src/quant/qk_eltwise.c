@@ -102,6 +102,12 @@ me_status me_qk_lut(const me_kernel_ctx *k, me_diag *d) {
     if ((st = me_opdefs[n->op]->run(&fk, d))) goto done;
     for (int64_t c = 0; c < size; c++) table[c] = (int32_t)me_qk_quantize_f32(fy[c], sy, oy, ylo, yhi);
     int64_t cnt = me_tensor_numel(y);
+    if (x->dtype == ME_DT_U8 && y->dtype == ME_DT_U8 && size == 256) { /* the same codes through a byte table */
+        uint8_t t8[256];
+        for (int c = 0; c < 256; c++) t8[c] = (uint8_t)table[c];
+        me_qk_map_u8(k, t8, cnt);
+        goto done;
+    }
     for (int64_t i = 0; i < cnt; i++)
         me_qk_store(k->out_data[0], y->dtype, i, table[me_qload(k->in_data[0], x->dtype, i) - qmin]);
 done:

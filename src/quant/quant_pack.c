@@ -23,13 +23,14 @@
 
 #include "../core/util.h"
 #include "../kernels/kernels.h"
+#include "../kernels/qint8_scalar.h"
 #include "../ops/eltwise_util.h"
 #include "../ops/param_read.h"
 #include "../runtime/threadpool.h"
 #include "qk_common.h"
 #include "quant_kernels.h"
 
-enum { QP_MAGIC = 0x3150514du /* "MQP1" */, QP_GEMM = 1, QP_DW = 2, QP_TABLE = 3, QP_ADD = 4 };
+enum { QP_MAGIC = 0x3150514du /* "MQP1" */, QP_GEMM = 1, QP_DW = 2, QP_TABLE = 3, QP_ADD = 4, QP_MUL = 5 };
 
 typedef struct qp_hdr {
     uint32_t magic, kind;
@@ -158,6 +159,20 @@ static size_t qp_build(const me_graph *g, const me_node *n, void *dst) {
                 return 128;
             }
         }
+        if (mul && oa >= -255 && oa <= 255 && ob >= -255 && ob <= 255 && oy >= -(1 << 23) && oy <= (1 << 23)) {
+            /* Multiply: |xa * xb| <= 510^2 is an exact int32 accumulator, so
+             * the qint8 requantisation gives the reference's codes (qint8 mul) */
+            me_qmul_u8_args a = {(int32_t)oa, (int32_t)ob, 0, 1, (int32_t)-oy};
+            qp_rq(&rm, &a.mul, &a.shift);
+            if (!dst) return 128;
+            qp_hdr *h = dst;
+            memset(dst, 0, 128);
+            h->magic = QP_MAGIC;
+            h->kind = QP_MUL;
+            h->op = n->op;
+            memcpy((uint8_t *)dst + 64, &a, sizeof a);
+            return 128;
+        }
         size_t bytes = 64 + 65536;
         if (!dst) return bytes;
         qp_hdr *h = dst;
@@ -254,8 +269,10 @@ me_status me_qnode_pack(const me_graph *g, const me_node *n, const void *variant
 /* ---------------- the fast kernels over packed data ---------------- */
 
 /* Below this many multiply-adds a node runs on the calling thread: waking the
- * workers costs more than it saves (the split never changes the result). */
-enum { PAR_MIN_MACS = 1 << 20 };
+ * workers costs more than it saves (the split never changes the result).
+ * 2^18 (about a microsecond of one core's VNNI work) lets the small layers of
+ * a low-resolution CNN use the second thread; depthwise rows use 2^15. */
+enum { PAR_MIN_MACS = 1 << 18 };
 
 typedef struct gemm_job {
     me_qgemm_u8s8_fn fn;
@@ -265,28 +282,70 @@ typedef struct gemm_job {
     bool direct, by_cols;
     int32_t pad_code;
     int failed;
+    int64_t n_img;            /* images in x (im2col reads below x + n_img * h * w * c) */
 } gemm_job;
+
+/* n bytes (a filter row of few channels is a short run): fixed-size copies
+ * the compiler inlines, instead of a library call per run */
+static inline void copy_run(uint8_t *dst, const uint8_t *src, int64_t n) {
+    if (n > 16) {
+        memcpy(dst, src, (size_t)n);
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else {
+        for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* Patch buffers have IM2COL_SLACK bytes past their last row: a short run is
+ * copied as 16 bytes (the bytes past it are written over by the next run or
+ * row, or land in the slack) when 16 bytes can be read there. */
+enum { IM2COL_SLACK = 16 };
+static inline void copy_short(uint8_t *dst, const uint8_t *src, int64_t n, const uint8_t *src_end) {
+    if (n <= 16 && src + 16 <= src_end) memcpy(dst, src, 16);
+    else copy_run(dst, src, n);
+}
 
 /* Rows [m0, m0+rows) of the patch matrix (kp bytes each; padding taps get the
  * code of a real zero). */
 static void im2col(const gemm_job *j, int64_t m0, int64_t rows, uint8_t *buf, int64_t kp) {
+    /* the geometry in locals: stores through uint8_t pointers may alias *j */
+    const int64_t c = j->c, H = j->h, W = j->w, FH = j->fh, FW = j->fw, OH = j->oh, OW = j->ow;
+    const int64_t sh = j->stride[0], sw = j->stride[1], pt = j->pad[0], pl = j->pad[2], dh = j->dil[0], dw = j->dil[1];
+    const uint8_t *x = j->x, *x_end = j->x + j->n_img * H * W * c;
+    const int pad_code = j->pad_code;
+    int64_t ow = m0 % OW, oh = (m0 / OW) % OH, nimg = m0 / (OW * OH);
     for (int64_t r = 0; r < rows; r++) {
-        int64_t m = m0 + r, ow = m % j->ow, oh = (m / j->ow) % j->oh, nimg = m / (j->ow * j->oh);
         uint8_t *dst = buf + r * kp;
-        for (int64_t kh = 0; kh < j->fh; kh++) {
-            int64_t ih = oh * j->stride[0] - j->pad[0] + kh * j->dil[0];
-            int64_t iw0 = ow * j->stride[1] - j->pad[2], iw1 = iw0 + (j->fw - 1) * j->dil[1];
-            if (ih >= 0 && ih < j->h && iw0 >= 0 && iw1 < j->w && j->dil[1] == 1) {
+        const uint8_t *img = x + nimg * H * W * c;
+        for (int64_t kh = 0; kh < FH; kh++) {
+            int64_t ih = oh * sh - pt + kh * dh;
+            int64_t iw0 = ow * sw - pl, iw1 = iw0 + (FW - 1) * dw;
+            if (ih >= 0 && ih < H && iw0 >= 0 && iw1 < W && dw == 1) {
                 /* the whole filter row lies inside: one contiguous run of the input */
-                memcpy(dst, j->x + ((nimg * j->h + ih) * j->w + iw0) * j->c, (size_t)(j->fw * j->c));
-                dst += j->fw * j->c;
+                copy_short(dst, img + (ih * W + iw0) * c, FW * c, x_end);
+                dst += FW * c;
                 continue;
             }
-            for (int64_t kw = 0; kw < j->fw; kw++, dst += j->c) {
-                int64_t iw = ow * j->stride[1] - j->pad[2] + kw * j->dil[1];
-                if (ih < 0 || ih >= j->h || iw < 0 || iw >= j->w) memset(dst, j->pad_code, (size_t)j->c);
-                else memcpy(dst, j->x + ((nimg * j->h + ih) * j->w + iw) * j->c, (size_t)j->c);
+            for (int64_t kw = 0; kw < FW; kw++, dst += c) {
+                int64_t iw = iw0 + kw * dw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                    if (c <= 16) memset(dst, pad_code, 16); /* the slack or later runs take the rest */
+                    else memset(dst, pad_code, (size_t)c);
+                } else {
+                    copy_short(dst, img + (ih * W + iw) * c, c, x_end);
+                }
             }
+        }
+        /* up to kp (at most 3 bytes): the packed weights are 0 there */
+        for (uint8_t *end = buf + (r + 1) * kp; dst < end; dst++) *(volatile uint8_t *)dst = 0;
+        if (++ow == OW) {
+            ow = 0;
+            if (++oh == OH) oh = 0, nimg++;
         }
     }
 }
@@ -314,7 +373,7 @@ static void gemm_rows(void *arg, int64_t b, int64_t e) {
     }
     enum { BLK = 32 };
     int64_t K = p.K, kp = (K + 3) / 4 * 4;
-    uint8_t *buf = malloc((size_t)(BLK * kp));
+    uint8_t *buf = malloc((size_t)(BLK * kp) + IM2COL_SLACK);
     if (!buf) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
@@ -324,6 +383,7 @@ static void gemm_rows(void *arg, int64_t b, int64_t e) {
         im2col(j, m0, rows, buf, kp);
         p.a = buf;
         p.lda = kp;
+        p.K = kp; /* whole groups of 4: the padding bytes are 0 and so are their weights */
         p.M = rows;
         p.y = j->base.y + m0 * p.ldy;
         j->fn(&p);
@@ -350,7 +410,8 @@ static void dw_rows(void *arg, int64_t b, int64_t e) {
 }
 
 typedef struct map_job {
-    const uint8_t *t, *a, *b;  /* table; operands (b NULL: unary table t[a]) */
+    const uint8_t *t, *a, *b;  /* table; operands (b NULL: unary table t[a], through lut when set) */
+    me_qlut_u8_fn lut;
     uint8_t *y;
     bool clamp;                /* unary table equal to clamp(q, lo, hi) */
     uint8_t lo, hi;
@@ -370,11 +431,47 @@ static void map_chunk(void *arg, int64_t begin, int64_t end) {
     }
     if (b)
         for (int64_t i = begin; i < end; i++) y[i] = t[a[i] * 256 + b[i]];
+    else if (j->lut)
+        j->lut(t, a + begin, y + begin, end - begin);
     else
         for (int64_t i = begin; i < end; i++) y[i] = t[a[i]];
 }
 
 enum { PAR_MIN = 1 << 16 };
+
+void me_qk_map_u8(const me_kernel_ctx *k, const uint8_t table[256], int64_t n) {
+    map_job j = {table, k->in_data[0], NULL, me_qint8_select()->lut, k->out_data[0], false, 0, 0};
+    if (n < PAR_MIN) map_chunk(&j, 0, n);
+    else me_parallel_for(k->pool, n, 64, map_chunk, &j);
+}
+
+/* broadcast rows [r0, r1) of a two-operand table op */
+typedef struct table_rows_job {
+    const me_bcast *bc;
+    const uint8_t *t, *a, *b;
+    uint8_t *y;
+} table_rows_job;
+
+static void table_rows(void *arg, int64_t r0, int64_t r1) {
+    const table_rows_job *j = arg;
+    const me_bcast *bc = j->bc;
+    me_bcast_it it;
+    me_bcast_seek(bc, &it, r0);
+    const int64_t ia = bc->inner[0], ib = bc->inner[1], len = bc->row_len;
+    for (int64_t r = r0; r < r1; r++, me_bcast_step(bc, &it)) {
+        const uint8_t *ar = j->a + it.off[0], *br = j->b + it.off[1];
+        uint8_t *yr = j->y + it.out_off;
+        if (ia == 0) { /* one row of the table for the whole row */
+            const uint8_t *tr = j->t + ar[0] * 256;
+            for (int64_t i = 0; i < len; i++) yr[i] = tr[br[i * ib]];
+        } else if (ib == 0) {
+            const uint8_t *tc = j->t + br[0];
+            for (int64_t i = 0; i < len; i++) yr[i] = tc[ar[i] * 256];
+        } else {
+            for (int64_t i = 0; i < len; i++) yr[i] = j->t[ar[i] * 256 + br[i]];
+        }
+    }
+}
 
 static me_status run_table(const me_kernel_ctx *k, const qp_hdr *h) {
     const uint8_t *t = (const uint8_t *)h + 64, *a = k->in_data[0], *b = k->in_data[1];
@@ -384,17 +481,69 @@ static me_status run_table(const me_kernel_ctx *k, const qp_hdr *h) {
     me_bcast_it it;
     me_bcast_begin(&bc, &it);
     if (it.rows == 1 && bc.inner[0] == 1 && bc.inner[1] == 1) { /* same shapes: one flat run */
-        map_job j = {t, a + it.off[0], b + it.off[1], y + it.out_off, false, 0, 0};
+        map_job j = {t, a + it.off[0], b + it.off[1], NULL, y + it.out_off, false, 0, 0};
         if (bc.row_len < PAR_MIN) map_chunk(&j, 0, bc.row_len);
         else me_parallel_for(k->pool, bc.row_len, 64, map_chunk, &j);
         return ME_OK;
     }
-    for (int64_t r = 0; r < it.rows; r++, me_bcast_step(&bc, &it)) {
-        const uint8_t *ar = a + it.off[0], *br = b + it.off[1];
-        uint8_t *yr = y + it.out_off;
-        int64_t ia = bc.inner[0], ib = bc.inner[1], len = bc.row_len;
-        for (int64_t i = 0; i < len; i++) yr[i] = t[ar[i * ia] * 256 + br[i * ib]];
+    table_rows_job j = {&bc, t, a, b, y};
+    if (bc.numel < PAR_MIN) table_rows(&j, 0, it.rows);
+    else me_parallel_for(k->pool, it.rows, 1, table_rows, &j);
+    return ME_OK;
+}
+
+/* broadcast rows [r0, r1) of a qint8 mul (a broadcast scalar is spread over a short buffer) */
+typedef struct mul_rows_job {
+    const me_bcast *bc;
+    me_qmul_u8_fn fn;
+    const me_qmul_u8_args *p;
+    const uint8_t *a, *b;
+    uint8_t *y;
+} mul_rows_job;
+
+static void mul_rows(void *arg, int64_t r0, int64_t r1) {
+    const mul_rows_job *j = arg;
+    const me_bcast *bc = j->bc;
+    me_bcast_it it;
+    me_bcast_seek(bc, &it, r0);
+    uint8_t sa[256], sb[256];
+    for (int64_t r = r0; r < r1; r++, me_bcast_step(bc, &it)) {
+        const uint8_t *ar = j->a + it.off[0], *br = j->b + it.off[1];
+        uint8_t *yr = j->y + it.out_off;
+        if (bc->inner[0] && bc->inner[1]) {
+            j->fn(j->p, ar, br, yr, bc->row_len);
+            continue;
+        }
+        if (!bc->inner[0]) memset(sa, ar[0], sizeof sa);
+        if (!bc->inner[1]) memset(sb, br[0], sizeof sb);
+        for (int64_t i = 0; i < bc->row_len; i += 256) {
+            int64_t len = bc->row_len - i < 256 ? bc->row_len - i : 256;
+            j->fn(j->p, bc->inner[0] ? ar + i : sa, bc->inner[1] ? br + i : sb, yr + i, len);
+        }
     }
+}
+
+static void mul_flat(void *arg, int64_t b, int64_t e) {
+    const mul_rows_job *j = arg;
+    j->fn(j->p, j->a + b, j->b + b, j->y + b, e - b);
+}
+
+static me_status run_mul(const me_kernel_ctx *k, const me_qint8_kernel *kern, const qp_hdr *h) {
+    me_qmul_u8_args p;
+    memcpy(&p, (const uint8_t *)h + 64, sizeof p);
+    me_bcast bc;
+    me_bcast_plan_ctx(&bc, k, 2);
+    me_bcast_it it;
+    me_bcast_begin(&bc, &it);
+    mul_rows_job j = {&bc, kern->mul, &p, k->in_data[0], k->in_data[1], k->out_data[0]};
+    if (it.rows == 1 && bc.inner[0] == 1 && bc.inner[1] == 1) { /* same shapes: one flat run */
+        j.a += it.off[0], j.b += it.off[1], j.y += it.out_off;
+        if (bc.row_len < PAR_MIN) mul_flat(&j, 0, bc.row_len);
+        else me_parallel_for(k->pool, bc.row_len, 64, mul_flat, &j);
+        return ME_OK;
+    }
+    if (bc.numel < PAR_MIN) mul_rows(&j, 0, it.rows);
+    else me_parallel_for(k->pool, it.rows, 1, mul_rows, &j);
     return ME_OK;
 }
 
@@ -453,6 +602,10 @@ me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {
         if (k->n_in != 2 || !is_u8_act(k->in[1])) return me_op_fail(d, ME_ERR_FORMAT, nd, "packed add does not fit the node");
         return run_add(k, kern, h, d);
     }
+    if (h->kind == QP_MUL) {
+        if (k->n_in != 2 || !is_u8_act(k->in[1])) return me_op_fail(d, ME_ERR_FORMAT, nd, "packed mul does not fit the node");
+        return run_mul(k, kern, h);
+    }
     if (h->kind == QP_TABLE) {
         if (k->n_in != 2 || !is_u8_act(k->in[1])) return me_op_fail(d, ME_ERR_FORMAT, nd, "packed table does not fit the node");
         return run_table(k, h);
@@ -504,7 +657,7 @@ me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {
         dw_job j = {kern->dw, {NULL, H, W, C, h->cp, fh, fw, stride[0], stride[1], pad[0], pad[2], dil[0], dil[1], ow,
                                ox, wp, bias, mul, shift, zy, (int32_t)lo, (int32_t)hi},
                     k->in_data[0], k->out_data[0], oh};
-        if ((double)nimg * (double)oh * (double)ow * (double)C * (double)(fh * fw) < PAR_MIN_MACS / 4)
+        if ((double)nimg * (double)oh * (double)ow * (double)C * (double)(fh * fw) < PAR_MIN_MACS / 8)
             dw_rows(&j, 0, nimg * oh);
         else
             me_parallel_for(k->pool, nimg * oh, 1, dw_rows, &j);
@@ -517,6 +670,7 @@ me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {
                                k->out_data[0], cout}, k->in_data[0], H, W, C, fh, fw,
                   {stride[0], stride[1]}, {pad[0], pad[1], pad[2], pad[3]}, {dil[0], dil[1]}, oh, ow, false, false,
                   -ox, 0};
+    j.n_img = nimg;
     j.direct = fh == 1 && fw == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[2] && oh == H && ow == W;
     int64_t M = nimg * oh * ow;
     if ((double)M * (double)cout * (double)K < PAR_MIN_MACS) {
@@ -527,11 +681,12 @@ me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {
         int64_t kp = (K + 3) / 4 * 4;
         uint8_t *buf = NULL;
         if (!j.direct) {
-            if (!(buf = malloc((size_t)(M * kp)))) return me_fail(d, ME_ERR_NOMEM, "out of memory");
+            if (!(buf = malloc((size_t)(M * kp) + IM2COL_SLACK))) return me_fail(d, ME_ERR_NOMEM, "out of memory");
             im2col(&j, 0, M, buf, kp);
         }
         j.base.a = j.direct ? j.x : buf;
         j.base.lda = j.direct ? K : kp;
+        j.base.K = j.direct ? K : kp;
         j.base.M = M;
         j.by_cols = true;
         me_parallel_for(k->pool, (cout + 15) / 16, 2, gemm_rows, &j);
@@ -566,7 +721,7 @@ me_status me_qk_clamp_u8(const me_kernel_ctx *k, me_diag *d) {
     uint8_t table[256];
     me_status st = u8_table(k, lo, hi, table, d);
     if (st) return st;
-    map_job j = {table, k->in_data[0], NULL, k->out_data[0], true, table[0], table[255]};
+    map_job j = {table, k->in_data[0], NULL, me_qint8_select()->lut, k->out_data[0], true, table[0], table[255]};
     for (int q = 0; q < 256 && j.clamp; q++) j.clamp = table[q] == (q < j.lo ? j.lo : q > j.hi ? j.hi : q);
     int64_t cnt = me_tensor_numel(k->out[0]);
     if (cnt < PAR_MIN) map_chunk(&j, 0, cnt);
@@ -653,7 +808,66 @@ me_status me_qk_quantize_u8(const me_kernel_ctx *k, me_diag *d) {
 
 /* PoolAvg2d on U8 (docs/quantized-arithmetic.md §5): the sum of (q + ox) over
  * the taps inside the input is sum(q) + n_in * ox, accumulated exactly; the
- * count and its multiplier as the reference. */
+ * count and its multiplier as the reference (made once per count that occurs).
+ * Work is split over output pixels and blocks of channels (a global pool has
+ * one pixel); each output is computed the same way whatever the split. */
+enum { AVG_CB = 256 };
+
+typedef struct avg_job {
+    const uint8_t *x;
+    uint8_t *y;
+    int64_t H, W, C, OH, OW, ncb, f[2], s[2], pad[4], dil[2], count_pad, ox, oy;
+    const me_requant *rq; /* by count; m0 < 0: not made (never read then) */
+} avg_job;
+
+static void avg_count(const avg_job *j, int64_t oh, int64_t ow, int64_t *n_in, int64_t *cnt) {
+    *n_in = *cnt = 0;
+    for (int64_t kh = 0; kh < j->f[0]; kh++) {
+        int64_t ih = oh * j->s[0] - j->pad[0] + kh * j->dil[0];
+        bool in_h = ih >= 0 && ih < j->H, pad_h = ih >= -j->pad[0] && ih < j->H + j->pad[1];
+        for (int64_t kw = 0; kw < j->f[1]; kw++) {
+            int64_t iw = ow * j->s[1] - j->pad[2] + kw * j->dil[1];
+            bool in_w = iw >= 0 && iw < j->W, pad_w = iw >= -j->pad[2] && iw < j->W + j->pad[3];
+            if (in_h && in_w) ++*n_in, ++*cnt;
+            else if (j->count_pad && pad_h && pad_w) ++*cnt; /* a padded tap: real zero */
+        }
+    }
+}
+
+static void avg_units(void *arg, int64_t u0, int64_t u1) {
+    const avg_job *j = arg;
+    int32_t sum[AVG_CB];
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t cb = u % j->ncb, px = u / j->ncb, ow = px % j->OW, oh = (px / j->OW) % j->OH, n = px / (j->OW * j->OH);
+        int64_t c0 = cb * AVG_CB, nc = j->C - c0 < AVG_CB ? j->C - c0 : AVG_CB, n_in, cnt;
+        avg_count(j, oh, ow, &n_in, &cnt);
+        memset(sum, 0, sizeof sum);
+        for (int64_t kh = 0; kh < j->f[0]; kh++) {
+            int64_t ih = oh * j->s[0] - j->pad[0] + kh * j->dil[0];
+            if (ih < 0 || ih >= j->H) continue;
+            for (int64_t kw = 0; kw < j->f[1]; kw++) {
+                int64_t iw = ow * j->s[1] - j->pad[2] + kw * j->dil[1];
+                if (iw < 0 || iw >= j->W) continue;
+                const uint8_t *p = j->x + ((n * j->H + ih) * j->W + iw) * j->C + c0;
+                for (int64_t c = 0; c < nc; c++) sum[c] += p[c]; /* <= 255 * 2^20 taps: fits */
+            }
+        }
+        uint8_t *o = j->y + px * j->C + c0;
+        const me_requant *r = &j->rq[cnt];
+        int32_t mul, shift;
+        qp_rq(r, &mul, &shift);
+        /* int32 accumulators and a bounded offset: the qint8 requantisation
+         * (kernels.h) gives the reference's code; else the reference itself */
+        bool fast = r->shift <= 93 && j->oy >= -(1 << 23) && j->oy <= (1 << 23) &&
+                    (int64_t)255 * n_in + (n_in * (j->ox < 0 ? -j->ox : j->ox)) < ((int64_t)1 << 31);
+        for (int64_t c = 0; c < nc; c++) {
+            int64_t acc = sum[c] + n_in * j->ox;
+            o[c] = fast ? me_qint8_out((uint32_t)(int32_t)acc, mul, shift, (int32_t)-j->oy, 0, 255)
+                        : (uint8_t)me_clamp_i64(me_requant_apply(r, acc) - j->oy, 0, 255);
+        }
+    }
+}
+
 me_status me_qk_avgpool_u8(const me_kernel_ctx *k, me_diag *d) {
     const me_node *nd = k->node;
     const me_tensor *x = k->in[0], *y = k->out[0];
@@ -669,46 +883,43 @@ me_status me_qk_avgpool_u8(const me_kernel_ctx *k, me_diag *d) {
         return me_op_fail(d, ME_ERR_FORMAT, nd, "output shape mismatch");
     int64_t taps = f[0] * f[1];
     if (taps > (1 << 20)) return me_qk_avgpool(k, d);
-    me_requant *rq = malloc((size_t)(taps + 1) * sizeof *rq);
-    int64_t N = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3], OH = y->dims[1], OW = y->dims[2];
-    int64_t *sum = malloc((size_t)(C > 0 ? C : 1) * sizeof *sum);
-    if (!rq || !sum) {
-        free(rq), free(sum);
-        return me_fail(d, ME_ERR_NOMEM, "out of memory");
-    }
+    avg_job j = {k->in_data[0], k->out_data[0], x->dims[1], x->dims[2], x->dims[3], y->dims[1], y->dims[2], 0,
+                 {f[0], f[1]}, {s[0], s[1]}, {pad[0], pad[1], pad[2], pad[3]}, {dil[0], dil[1]}, count_pad,
+                 me_qenc_offset(x->qenc, 0), me_qenc_offset(y->qenc, 0), NULL};
+    int64_t npx = x->dims[0] * j.OH * j.OW;
+    j.ncb = (j.C + AVG_CB - 1) / AVG_CB;
+    /* The reference makes the multiplier of every count 1..taps and fails if
+     * one is out of range. M_t = sx / (sy * t) does not increase with t (each
+     * rounded step is monotone), so when M_1 and M_taps are valid and M_taps
+     * is not 0 every M_t is; otherwise the reference runs (and reports). Only
+     * the counts that occur are made here. */
     double sx = me_qenc_scale(x->qenc, 0), sy = me_qenc_scale(y->qenc, 0);
+    me_requant r1, rt;
+    if (!me_requant_make(sx / (sy * 1.0), &r1) || !me_requant_make(sx / (sy * (double)taps), &rt) ||
+        (rt.m0 == 0 && r1.m0 != 0))
+        return me_qk_avgpool(k, d);
+    me_requant *rq = malloc((size_t)(taps + 1) * sizeof *rq);
+    if (!rq) return me_fail(d, ME_ERR_NOMEM, "out of memory");
+    for (int64_t t = 0; t <= taps; t++) rq[t].m0 = -1;
     rq[0].m0 = 0;
     rq[0].shift = 0;
-    for (int64_t t = 1; t <= taps && !st; t++) st = me_qk_requant(nd, sx / (sy * (double)t), &rq[t], d);
-    int64_t ox = me_qenc_offset(x->qenc, 0), oy = me_qenc_offset(y->qenc, 0);
-    const uint8_t *xd = k->in_data[0];
-    uint8_t *yd = k->out_data[0];
-    for (int64_t n = 0; n < N && !st; n++)
-        for (int64_t oh = 0; oh < OH; oh++)
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t n_in = 0, cnt = 0;
-                memset(sum, 0, (size_t)C * sizeof *sum);
-                for (int64_t kh = 0; kh < f[0]; kh++) {
-                    int64_t ih = oh * s[0] - pad[0] + kh * dil[0];
-                    bool in_h = ih >= 0 && ih < H, pad_h = ih >= -pad[0] && ih < H + pad[1];
-                    for (int64_t kw = 0; kw < f[1]; kw++) {
-                        int64_t iw = ow * s[1] - pad[2] + kw * dil[1];
-                        bool in_w = iw >= 0 && iw < W, pad_w = iw >= -pad[2] && iw < W + pad[3];
-                        if (in_h && in_w) {
-                            const uint8_t *p = xd + ((n * H + ih) * W + iw) * C;
-                            for (int64_t c = 0; c < C; c++) sum[c] += p[c];
-                            n_in++;
-                            cnt++;
-                        } else if (count_pad && pad_h && pad_w) {
-                            cnt++; /* a padded tap: real zero */
-                        }
-                    }
-                }
-                uint8_t *o = yd + ((n * OH + oh) * OW + ow) * C;
-                for (int64_t c = 0; c < C; c++)
-                    o[c] = (uint8_t)me_clamp_i64(me_requant_apply(&rq[cnt], sum[c] + n_in * ox) - oy, 0, 255);
-            }
+    for (int64_t px = 0; px < j.OH * j.OW && !st; px++) { /* the counts repeat for every image */
+        int64_t n_in, cnt;
+        avg_count(&j, px / j.OW, px % j.OW, &n_in, &cnt);
+        if (rq[cnt].m0 < 0) st = me_qk_requant(nd, sx / (sy * (double)cnt), &rq[cnt], d);
+    }
+    if (st) {
+        free(rq);
+        return st;
+    }
+    j.rq = rq;
+    if (npx <= 0 || j.C <= 0) {
+        free(rq);
+        return ME_OK;
+    }
+    int64_t units = npx * j.ncb;
+    if ((double)npx * (double)taps * (double)j.C < PAR_MIN) avg_units(&j, 0, units);
+    else me_parallel_for(k->pool, units, 1, avg_units, &j);
     free(rq);
-    free(sum);
-    return st;
+    return ME_OK;
 }

@@ -4,7 +4,11 @@
  * chunks from a shared counter, and the caller waits only for the chunks to
  * be finished, not for every worker to wake up, so a worker the OS has not
  * scheduled yet delays nothing. Workers spin briefly on the job generation
- * before sleeping, because a model's kernels follow each other closely.
+ * before sleeping, because a model's kernels follow each other closely; a
+ * spinning worker starts a job without taking the mutex (the generation is
+ * bumped before the caller locks it to wake sleepers), and a finished job
+ * signals the caller only when it sleeps, so a small job costs no lock
+ * hand-off between the threads.
  *
  * The counter holds the job's chunk count in its high half and the next
  * chunk in its low half, so one atomic increment hands out a ticket that
@@ -34,6 +38,7 @@ struct me_threadpool {
     int64_t n_items, align;
     uint64_t ticket;       /* chunk count << 32 | next chunk; count 0 between jobs */
     int done_chunks;
+    int waiting;           /* the caller sleeps on cv_done (else finishing a job takes no lock) */
 };
 
 typedef struct worker_arg { me_threadpool *p; int index; } worker_arg;
@@ -63,7 +68,10 @@ static void run_chunks(me_threadpool *p) {
         int64_t b, e;
         chunk_bounds(p, t, n_chunks, &b, &e);
         if (b < e) p->fn(p->arg, b, e);
-        if (__atomic_add_fetch(&p->done_chunks, 1, __ATOMIC_ACQ_REL) == n_chunks) {
+        /* seq_cst pairs with the caller's store of `waiting` then load of
+         * done_chunks: one of the two sees the other's store */
+        if (__atomic_add_fetch(&p->done_chunks, 1, __ATOMIC_SEQ_CST) == n_chunks &&
+            __atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->cv_done);
             pthread_mutex_unlock(&p->mu);
@@ -78,11 +86,17 @@ static void *worker_main(void *v) {
     unsigned seen = 0;
     for (;;) {
         for (int s = 0; s < SPIN_ROUNDS && __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen; s++) cpu_relax();
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
-        if (p->stop) { pthread_mutex_unlock(&p->mu); return NULL; }
-        seen = p->gen;
-        pthread_mutex_unlock(&p->mu);
+        /* a job seen while spinning starts at once (no lock: the caller bumps
+         * gen before it takes the mutex to wake sleepers) */
+        unsigned g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+        if (g == seen) {
+            pthread_mutex_lock(&p->mu);
+            while (__atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
+            g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) return NULL;
+        seen = g;
         run_chunks(p);
     }
 }
@@ -116,7 +130,7 @@ me_threadpool *me_threadpool_create(int n_threads) {
 void me_threadpool_destroy(me_threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     __atomic_add_fetch(&p->gen, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
@@ -147,8 +161,11 @@ void me_parallel_for(me_threadpool *p, int64_t n, int64_t align, me_parallel_fn 
     p->align = align;
     __atomic_store_n(&p->done_chunks, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&p->ticket, (uint64_t)n_chunks << 32, __ATOMIC_RELEASE);
-    pthread_mutex_lock(&p->mu);
+    /* spinning workers see the new generation at once; sleeping ones are woken
+     * under the mutex afterwards (a worker checks gen under the mutex before
+     * it waits, so it either sees the bump or is waiting when we broadcast) */
     __atomic_add_fetch(&p->gen, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p);
@@ -156,7 +173,9 @@ void me_parallel_for(me_threadpool *p, int64_t n, int64_t align, me_parallel_fn 
         cpu_relax();
     if (__atomic_load_n(&p->done_chunks, __ATOMIC_ACQUIRE) != n_chunks) {
         pthread_mutex_lock(&p->mu);
-        while (__atomic_load_n(&p->done_chunks, __ATOMIC_ACQUIRE) != n_chunks) pthread_cond_wait(&p->cv_done, &p->mu);
+        __atomic_store_n(&p->waiting, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&p->done_chunks, __ATOMIC_SEQ_CST) != n_chunks) pthread_cond_wait(&p->cv_done, &p->mu);
+        __atomic_store_n(&p->waiting, 0, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&p->mu);
     }
     __atomic_store_n(&p->ticket, 0, __ATOMIC_RELEASE);

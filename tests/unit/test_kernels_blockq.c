@@ -4,7 +4,8 @@
  * by 1e-5 * sum |d_w*d_a*isum| plus 1e-6 * sum |d_w*d_a| * sum |w*a| (variants that
  * scale partial block sums). The GEMM form keeps the tight bound. Edge sizes: 1
  * block, odd block counts, across the 8-block groups, 1..17 activation rows
- * (tiles of 8 plus tails), fp16 scales
+ * (tiles of 8 plus tails), fp16 scales; the pre-packed Q4_0 form on 1..48 weight rows
+ * (groups of 16 plus partial ones),
  * normal, subnormal, zero and large. A row's result must not depend on how many
  * rows were computed with it. Variants whose ISA the CPU lacks are skipped.
  * Self-contained (no library code besides the registry) so the aarch64 cross
@@ -156,6 +157,117 @@ static int run_gemm(const me_blockq_dot_kernel *k, int type, int64_t nb, int nw,
     return bad;
 }
 
+/* The pre-packed Q4_0 form: m random Q4_0 rows packed with me_blockq_p4_pack, nr
+ * activation rows in the p4 layout (signed quants, scales, -8 * sums computed here);
+ * each result within 1e-5 * magnitude of the double sum decoded from the unpacked
+ * blocks, equal bit for bit to the same row computed alone (its group only, one
+ * activation row) and group by group, and nothing written outside the m columns. */
+static int run_p4(const me_blockq_dot_kernel *k, int64_t nb, int64_t m, int64_t nr) {
+    const size_t rb = (size_t)nb * 18, arow = ME_BLOCKQ_P4_ACT_BYTES(nb) + 24, ys = (size_t)m + 5;
+    const int64_t ng = (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS;
+    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    uint8_t *w = malloc(rb * (size_t)m), *act = malloc(arow * (size_t)nr);
+    void *pk = aligned_alloc(64, gs * (size_t)ng);
+    float *y = malloc(sizeof(float) * ys * (size_t)nr), *y2 = malloc(sizeof(float) * ys * (size_t)nr), one;
+    fill_weights(Q4_0, w, m, nb, 0);
+    me_blockq_p4_pack(w, rb, m, nb, pk);
+    for (int64_t r = 0; r < nr; r++) {
+        uint8_t *row = act + arow * (size_t)r, h[2];
+        for (int64_t b = 0; b < nb; b++) {
+            put_half(h, b % 11 == 10 ? 1 : 0);
+            const float d = (float)get_half(h);
+            int32_t sum = 0;
+            for (int e = 0; e < 32; e++) {
+                const int q = nr == 2 ? (e & 1 ? -127 : 127) : (int)(next() % 255) - 127;
+                row[32 * b + e] = (uint8_t)(int8_t)q;
+                sum += q;
+            }
+            const int32_t c = -8 * sum;
+            memcpy(row + 32 * nb + 4 * b, &d, 4);
+            memcpy(row + 36 * nb + 4 * b, &c, 4);
+        }
+    }
+    for (size_t i = 0; i < ys * (size_t)nr; i++) y[i] = y2[i] = -12345.0f;
+    const int nw_last = (int)(m - (ng - 1) * ME_BLOCKQ_P4_ROWS);
+    k->p4_0(nb, pk, ng, nw_last, act, arow, nr, y, ys);
+    for (int64_t g = 0; g < ng; g++) /* group by group, as threads split the work */
+        k->p4_0(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, act, arow, nr,
+                y2 + g * ME_BLOCKQ_P4_ROWS, ys);
+    int bad = 0;
+    for (int64_t r = 0; r < nr && !bad; r++) {
+        for (size_t j = (size_t)m; j < ys; j++) bad |= y[(size_t)r * ys + j] != -12345.0f;
+        if (bad) printf("FAIL p4 %s nb %lld m %lld nr %lld: wrote past column %lld\n", k->id, (long long)nb,
+                        (long long)m, (long long)nr, (long long)m);
+        for (int64_t j = 0; j < m && !bad; j++) {
+            const uint8_t *a = act + arow * (size_t)r, *wr = w + (size_t)j * rb;
+            double ref = 0.0, mag = 0.0;
+            for (int64_t b = 0; b < nb; b++) {
+                long isum = 0;
+                for (int e = 0; e < 32; e++) isum += (long)weight_at(Q4_0, wr + b * 18, e) * (int8_t)a[32 * b + e];
+                float da;
+                memcpy(&da, a + 32 * nb + 4 * b, 4);
+                const double t = get_half(wr + b * 18) * da * (double)isum;
+                ref += t, mag += fabs(t);
+            }
+            const int64_t g = j / ME_BLOCKQ_P4_ROWS;
+            const float got = y[(size_t)r * ys + (size_t)j], split = y2[(size_t)r * ys + (size_t)j];
+            float alone[ME_BLOCKQ_P4_ROWS];
+            k->p4_0(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, a, arow, 1,
+                    alone, ME_BLOCKQ_P4_ROWS);
+            one = alone[j % ME_BLOCKQ_P4_ROWS];
+            if (memcmp(&one, &got, sizeof one) != 0 || memcmp(&split, &got, sizeof one) != 0 ||
+                !(fabs((double)got - ref) <= 1e-5 * mag + 1e-30)) {
+                printf("FAIL p4 %s nb %lld m %lld nr %lld at %lld,%lld: got %.9g alone %.9g split %.9g want %.9g\n",
+                       k->id, (long long)nb, (long long)m, (long long)nr, (long long)r, (long long)j, (double)got,
+                       (double)one, (double)split, ref);
+                bad = 1;
+            }
+        }
+    }
+    free(w), free(act), free(pk), free(y), free(y2);
+    return bad;
+}
+
+/* p4 activation quantisation, bit for bit against a naive Q8_0 quantiser written here
+ * (fp16 rounding through _Float16, rounding by nearbyintf) on random rows with zero
+ * blocks, NaN, infinities, subnormals and huge values. */
+static int run_p4q(const me_blockq_dot_kernel *k, int64_t nb) {
+    float *x = malloc(sizeof(float) * 32 * (size_t)nb);
+    uint8_t *got = malloc(ME_BLOCKQ_P4_ACT_BYTES(nb)), *want = malloc(ME_BLOCKQ_P4_ACT_BYTES(nb));
+    for (int64_t i = 0; i < 32 * nb; i++) {
+        const int64_t b = i / 32;
+        const uint32_t r = next();
+        float v = (float)ldexp((double)(int)(r % 20001) - 10000.0, -(int)(r % 13) - 2);
+        if (b % 5 == 3) v = 0.0f;                                    /* an all-zero block */
+        if (b % 7 == 4 && i % 32 == 5) v = NAN;                      /* NaN never wins amax */
+        if (b % 7 == 5 && i % 32 == 9) v = -INFINITY;                /* amax infinite: all q 0 */
+        if (b % 7 == 6) v = (float)ldexp((double)(int)(r % 201) - 100.0, -140); /* subnormal */
+        if (b % 11 == 8 && i % 32 == 0) v = 3.0e38f;
+        x[i] = v;
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        float amax = 0.0f;
+        for (int e = 0; e < 32; e++)
+            if (!isnan(x[32 * b + e]) && fabsf(x[32 * b + e]) > amax) amax = fabsf(x[32 * b + e]);
+        const float d = (float)(_Float16)(amax / 127.0f), id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int32_t sum = 0;
+        for (int e = 0; e < 32; e++) {
+            const float v = nearbyintf(x[32 * b + e] * id);
+            const int q = fabsf(v) <= 127.0f ? (int)v : 0; /* NaN: 0 */
+            want[32 * b + e] = (uint8_t)(int8_t)q;
+            sum += q;
+        }
+        const int32_t c = -8 * sum;
+        memcpy(want + 32 * nb + 4 * b, &d, 4);
+        memcpy(want + 36 * nb + 4 * b, &c, 4);
+    }
+    k->p4q(x, nb, got);
+    const int bad = memcmp(got, want, ME_BLOCKQ_P4_ACT_BYTES(nb)) != 0;
+    if (bad) printf("FAIL p4q %s nb %lld\n", k->id, (long long)nb);
+    free(x), free(got), free(want);
+    return bad;
+}
+
 /* K-quant form: random Q4_K / Q6_K super-blocks (random bytes, normal fp16 scales)
  * against random Q8_K rows (bsums consistent with the quants), decoded here from
  * the layout, summed in double; within 1e-5 of the magnitude. */
@@ -236,6 +348,14 @@ int main(void) {
             for (size_t i = 0; i < 5; i++)
                 for (size_t a = 0; a < 4; a++)
                     for (size_t b = 0; b < 5; b++) fails += run_gemm(k, types[t], nbs[i * 2], nws[a], nrs[b]);
+        }
+        if (k->p4q)
+            for (size_t i = 0; i < sizeof nbs / sizeof nbs[0]; i++) fails += run_p4q(k, nbs[i]);
+        if (k->p4_0) {
+            static const int64_t p4m[] = {1, 5, 16, 17, 33, 48}, p4r[] = {1, 2, 3, 8, 9, 13};
+            for (size_t i = 0; i < 6; i++)
+                for (size_t a = 0; a < 6; a++)
+                    for (size_t b = 0; b < 6; b++) fails += run_p4(k, nbs[i * 2 % 11], p4m[a], p4r[b]);
         }
         for (int q6 = 0; q6 < 2; q6++)
             for (int64_t nsb = 1; nsb <= 5; nsb += 2)

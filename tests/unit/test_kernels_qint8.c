@@ -7,8 +7,11 @@
  * -128 everywhere, accumulators near the int32 limits), multipliers from
  * saturating (shift 1, mul 2^31-1) to vanishing (shift 63), zero points and
  * clamp bounds at the ends of the range. Depthwise rows: 1 and odd channel
- * counts, stride, padding, dilation. Self-contained (only the registry) so
- * the aarch64 cross build runs it too. */
+ * counts (up to and past the 32-channel two-pixel path), stride, padding,
+ * dilation; shifts all >= 33 (the 32-bit requantisation form) and mixed;
+ * requantisation edges (ties, |acc| = 2^31, shifts 33 and 63, mul 0); Add,
+ * Multiply and byte tables. Self-contained (only the registry) so the aarch64
+ * cross build runs it too. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,9 @@ static void make_rq(rq_set *s, int64_t n, int mode, int64_t K) {
         s->bias[i] = mode == 3 ? (int32_t)(next() % 2 ? 2000000000 - 255 * 128 * (int32_t)K : -2000000000)
                                : (int32_t)(next() % 2000001) - 1000000;
         s->mul[i] = mode == 1 ? 0x7fffffff : mode == 4 && i % 3 == 0 ? 0 : (int32_t)((1u << 30) + next() % (1u << 30));
-        s->shift[i] = mode == 1 ? 1 + (int32_t)(i % 3) : mode == 2 ? 60 + (int32_t)(i % 4) : 20 + (int32_t)(next() % 20);
+        s->shift[i] = mode == 1 ? 1 + (int32_t)(i % 3) : mode == 2 ? 60 + (int32_t)(i % 4)
+                      : mode == 5 ? 36 + (int32_t)(next() % 10) /* all >= 33, codes mostly inside [0, 255] */
+                                  : 20 + (int32_t)(next() % 20);
         if (s->mul[i] == 0) s->shift[i] = 1;
     }
 }
@@ -83,6 +88,58 @@ static int gemm_case(const me_qint8_kernel *k, int64_t M, int64_t N, int64_t K, 
     return bad;
 }
 
+/* The requantisation on chosen accumulators: K = 1 with zero codes, so each
+ * column's accumulator is its bias. Blocks of 16 columns share a shift (the
+ * SIMD variants' 32-bit form needs every shift of a block >= 33; mul 0
+ * columns count as any shift), and hold exact ties x.5 of both signs with
+ * their neighbours (mul 2^30: acc / 2^(s-30)), |acc| = 2^31 and 2^31 - 1,
+ * results far beyond the 2^24 cap, and mul 2^31 - 1. */
+static int requant_edges(const me_qint8_kernel *k) {
+    static const int32_t shifts[] = {1, 2, 31, 32, 33, 34, 35, 40, 47, 55, 62, 63};
+    static const int32_t muls[] = {1 << 30, (1 << 30) + 12345, 0x7fffffff, 0x5a5a5a5a};
+    enum { NS = sizeof shifts / sizeof shifts[0], NM = sizeof muls / sizeof muls[0] };
+    const int64_t N = (int64_t)NS * NM * 2 * 16;
+    int32_t *bias = calloc((size_t)N, 4), *mul = calloc((size_t)N, 4), *sh = calloc((size_t)N, 4);
+    int8_t *wp = calloc((size_t)(N / 16 * 64), 1);
+    uint8_t a[4] = {0, 0, 0, 0}, *y = malloc((size_t)N), *want = malloc((size_t)N);
+    int64_t n = 0;
+    for (int si = 0; si < NS; si++)
+        for (int mi = 0; mi < NM; mi++)
+            for (int half = 0; half < 2; half++)
+                for (int j = 0; j < 16; j++, n++) {
+                    int32_t s = shifts[si], m = muls[mi];
+                    /* a tie of mul 2^30: acc = (2t + 1) * 2^(s-31), t small, both signs, +-1 around it */
+                    int64_t unit = s >= 31 ? (int64_t)1 << (s - 31) : 1, t = (int64_t)(j % 5) - 2;
+                    int64_t acc = (2 * t + 1) * unit + (half ? (j % 3) - 1 : 0);
+                    if (j == 15) acc = half ? INT32_MIN : INT32_MAX;
+                    if (j == 14 && half) acc = -INT32_MAX;
+                    if (j == 13 && !half) m = 0; /* mul 0 inside a block of large shifts */
+                    if (acc > INT32_MAX || acc < INT32_MIN) acc = acc > 0 ? INT32_MAX : INT32_MIN;
+                    bias[n] = (int32_t)acc, mul[n] = m, sh[n] = m == 0 ? 1 : s;
+                }
+    const int32_t zy = 128, lo = 0, hi = 255;
+    for (int64_t i = 0; i < N; i++) want[i] = ref_out(bias[i], mul[i], sh[i], zy, lo, hi);
+    me_qgemm_u8s8_args p = {a, 1, 1, 1, N, wp, bias, mul, sh, zy, lo, hi, y, N};
+    k->gemm(&p);
+    int bad = 0;
+    for (int64_t i = 0; i < N && !bad; i++)
+        if (y[i] != want[i]) {
+            fprintf(stderr, "%s requant acc=%d mul=%d shift=%d: %u, want %u\n", k->id, bias[i], mul[i], sh[i], y[i],
+                    want[i]);
+            bad = 1;
+        }
+    /* the same with a shifted output offset and a narrow clamp */
+    p.zy = -3, p.lo = 1, p.hi = 7;
+    for (int64_t i = 0; i < N; i++) want[i] = ref_out(bias[i], mul[i], sh[i], p.zy, p.lo, p.hi);
+    k->gemm(&p);
+    if (!bad && memcmp(y, want, (size_t)N)) {
+        fprintf(stderr, "%s requant (narrow clamp) differs\n", k->id);
+        bad = 1;
+    }
+    free(bias), free(mul), free(sh), free(wp), free(y), free(want);
+    return bad;
+}
+
 static int dw_case(const me_qint8_kernel *k, int64_t c, int64_t f, int64_t stride, int64_t pad, int64_t dil, int mode) {
     const int64_t h = 7, w = 6, cp = (c + 63) / 64 * 64, taps = f * f, groups = (taps + 3) / 4;
     const int64_t oh = (h + 2 * pad - dil * (f - 1) - 1) / stride + 1, ow = (w + 2 * pad - dil * (f - 1) - 1) / stride + 1;
@@ -107,7 +164,7 @@ static int dw_case(const me_qint8_kernel *k, int64_t c, int64_t f, int64_t strid
         ks[me_qdw_p_at(ch)] = s.shift[ch];
     }
     me_qdw_u8_args p = {x, h, w, c, cp, f, f, stride, stride, pad, pad, dil, dil, ow, ox, wt, kb, km, ks,
-                        (int32_t)(next() % 256), mode == 4 ? 10 : 0, mode == 4 ? 100 : 255};
+                        (int32_t)(next() % 256), mode == 4 ? 10 : mode == 6 ? -3 : 0, mode == 4 ? 100 : mode == 6 ? 300 : 255};
     int bad = 0;
     for (int64_t r = 0; r < oh && !bad; r++) {
         for (int64_t o = 0; o < ow; o++)
@@ -163,6 +220,43 @@ static int add_case(const me_qint8_kernel *k, int64_t n, int mode) {
     return bad;
 }
 
+/* mul: (a + oa) * (b + ob) rounded once (128-bit), plus zy, clamped to [0, 255] */
+static int mul_case(const me_qint8_kernel *k, int64_t n, int mode) {
+    uint8_t *a = malloc((size_t)n), *b = malloc((size_t)n), *y = malloc((size_t)n + 1), *want = malloc((size_t)n + 1);
+    for (int64_t i = 0; i < n; i++) a[i] = (uint8_t)(mode == 3 ? (i % 2 ? 255 : 0) : next()), b[i] = (uint8_t)(mode == 3 ? 255 : next());
+    me_qmul_u8_args p;
+    p.oa = mode == 3 ? 255 : (int32_t)(next() % 511) - 255;
+    p.ob = mode == 3 ? -255 : (int32_t)(next() % 511) - 255;
+    p.mul = mode == 4 ? 0 : mode == 1 ? 0x7fffffff : (int32_t)((1u << 30) + next() % (1u << 30));
+    p.shift = mode == 4 ? 1 : mode == 1 ? 1 + (int32_t)(next() % 3) : mode == 2 ? 60 + (int32_t)(next() % 4)
+                                                                    : 33 + (int32_t)(next() % 12);
+    if (mode == 0 && next() % 2) p.shift = 20 + (int32_t)(next() % 13); /* below 33: the 64-bit form */
+    p.zy = (int32_t)(next() % 601) - 300;
+    for (int64_t i = 0; i < n; i++) want[i] = ref_out((int64_t)(a[i] + p.oa) * (b[i] + p.ob), p.mul, p.shift, p.zy, 0, 255);
+    y[n] = want[n] = 0x77;
+    k->mul(&p, a, b, y, n);
+    int bad = memcmp(y, want, (size_t)n + 1) != 0;
+    if (bad) fprintf(stderr, "%s mul n=%lld mode %d differs\n", k->id, (long long)n, mode);
+    free(a), free(b), free(y), free(want);
+    return bad;
+}
+
+/* lut: every code through a random table, also in place */
+static int lut_case(const me_qint8_kernel *k, int64_t n) {
+    uint8_t table[256], *x = malloc((size_t)n + 1), *y = malloc((size_t)n + 1), *want = malloc((size_t)n + 1);
+    for (int i = 0; i < 256; i++) table[i] = (uint8_t)next();
+    for (int64_t i = 0; i < n; i++) x[i] = (uint8_t)(i < 256 ? i : next());
+    for (int64_t i = 0; i < n; i++) want[i] = table[x[i]];
+    y[n] = want[n] = 0x77;
+    k->lut(table, x, y, n);
+    int bad = memcmp(y, want, (size_t)n + 1) != 0;
+    k->lut(table, x, x, n);
+    bad |= memcmp(x, want, (size_t)n) != 0;
+    if (bad) fprintf(stderr, "%s lut n=%lld differs\n", k->id, (long long)n);
+    free(x), free(y), free(want);
+    return bad;
+}
+
 /* round half to even of a float, written out */
 static float rhe(float v) {
     float f = floorf(v), diff = v - f;
@@ -193,7 +287,7 @@ int main(void) {
     static const int64_t Ms[] = {1, 2, 4, 5, 7, 8, 9, 12, 17};
     static const int64_t Ns[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 50};
     static const int64_t Ks[] = {1, 2, 3, 4, 5, 7, 8, 13, 64, 67, 300};
-    static const int64_t Cs[] = {1, 7, 8, 16, 17, 35, 64, 65, 100, 144};
+    static const int64_t Cs[] = {1, 7, 8, 16, 17, 31, 32, 33, 35, 64, 65, 96, 100, 144};
     for (int v = 0; v < me_qint8_kernel_count; v++) {
         const me_qint8_kernel *k = &me_qint8_kernels[v];
         if (!me_cpu_has(k->isa)) {
@@ -204,10 +298,11 @@ int main(void) {
         for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
             for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++)
                 for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
-                    bad += gemm_case(k, Ms[mi], Ns[ni], Ks[ki], (int)((mi + ni + ki) % 5));
-        for (int mode = 0; mode < 5; mode++) bad += gemm_case(k, 9, 33, 1000, mode);
+                    bad += gemm_case(k, Ms[mi], Ns[ni], Ks[ki], (int)((mi + ni + ki) % 6));
+        for (int mode = 0; mode < 6; mode++) bad += gemm_case(k, 9, 33, 1000, mode);
+        bad += requant_edges(k);
         for (size_t ci = 0; ci < sizeof Cs / sizeof Cs[0]; ci++)
-            for (int mode = 0; mode < 5; mode++) {
+            for (int mode = 0; mode < 7; mode++) { /* 6: bounds outside [0, 255] (codes stored mod 256) */
                 bad += dw_case(k, Cs[ci], 3, 1, 1, 1, mode);
                 bad += dw_case(k, Cs[ci], 3, 2, 1, 1, mode);
                 bad += dw_case(k, Cs[ci], 5, 1, 2, 1, mode);
@@ -218,7 +313,8 @@ int main(void) {
         static const int64_t Ls[] = {1, 7, 8, 9, 16, 33, 100, 1000};
         for (size_t li = 0; li < sizeof Ls / sizeof Ls[0]; li++)
             for (int mode = 0; mode < 5; mode++) {
-                for (int rep = 0; rep < 4; rep++) bad += add_case(k, Ls[li], mode);
+                for (int rep = 0; rep < 4; rep++) bad += add_case(k, Ls[li], mode) + mul_case(k, Ls[li], mode);
+                bad += lut_case(k, Ls[li] + mode * 61);
                 bad += quant_case(k, Ls[li], mode == 0 ? 0.25f : mode == 1 ? 0.0173f : 3.0f,
                                   mode == 2 ? 0 : mode == 3 ? -255 : mode == 4 ? 100 : -128);
             }
