@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build deps test test-asan demo bench clean
+.PHONY: all build deps test test-asan demo bench fuzz clean
 
 all: build
 
@@ -38,5 +38,17 @@ bench:
 	@tools/install-deps.sh test
 	/usr/bin/python3 bench/run_bench.py --build $(BUILD)
 
+# libFuzzer (docs/fuzzing.md): builds the targets with clang into $(FUZZ_BUILD),
+# generates the seed corpora and fuzzes each reader for FUZZ_SECONDS seconds,
+# one after the other. Findings land in $(FUZZ_BUILD)/fuzz-artifacts.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tools/install-deps.sh test
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DME_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets modelexport
+	@/usr/bin/python3 tests/fuzz/make_corpus.py --out $(FUZZ_BUILD)/seeds --modelexport $(FUZZ_BUILD)/modelexport
+	tests/fuzz/run_fuzz.sh --build $(FUZZ_BUILD) --seeds $(FUZZ_BUILD)/seeds --seconds $(FUZZ_SECONDS) --extra
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

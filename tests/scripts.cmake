@@ -17,6 +17,13 @@ add_test(NAME robustness.malformed
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(robustness.malformed PROPERTIES TIMEOUT 1800 RUN_SERIAL TRUE)
 
+# libFuzzer smoke run (tests/fuzz, docs/fuzzing.md): every fuzz target over its
+# generated seeds plus a bounded number of mutations. Skipped without clang.
+add_test(NAME robustness.fuzz_smoke
+  COMMAND bash tests/fuzz/fuzz_smoke.sh ${CMAKE_BINARY_DIR} $<TARGET_FILE:modelexport>
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(robustness.fuzz_smoke PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1500 RUN_SERIAL TRUE)
+
 # Real models vs ONNX Runtime (npm onnxruntime-node).
 add_test(NAME models.vs_onnxruntime
   COMMAND ${ME_PY} tests/tools/models_test.py --modelexport $<TARGET_FILE:modelexport> --workdir ${ME_WORK}/models

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 what=${1:-build}
 build_pkgs="cmake make gcc pkg-config libcjson-dev zlib1g-dev libxxhash-dev"
 demo_pkgs="python3-onnx python3-numpy"
-test_pkgs="$demo_pkgs python3-torch python3-torchvision python3-xxhash clang gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes (only recommended by
+# Debian 12's clang, and recommends are not installed); `make fuzz` and
+# robustness.fuzz_smoke need them
+test_pkgs="$demo_pkgs python3-torch python3-torchvision python3-xxhash clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 case "$what" in
   build) pkgs="$build_pkgs" ;;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/util.h"
 #include "../runtime/threadpool.h"
@@ -153,6 +154,11 @@ me_status me_calib_save(const me_calib_stats *s, const char *path, me_diag *d) {
     return ME_OK;
 }
 
+static uint64_t file_bytes(FILE *f) {
+    struct stat st;
+    return fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
 me_status me_calib_load(const char *path, me_calib_stats *s, me_diag *d) {
     memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
@@ -164,7 +170,8 @@ me_status me_calib_load(const char *path, me_calib_stats *s, me_diag *d) {
         st = me_fail(d, ME_ERR_FORMAT, "'%s' is not a modelexport calibration file (bad header)", path);
     } else if (h[0] != ME_CALIB_BINS) {
         st = me_fail(d, ME_ERR_FORMAT, "calibration file '%s': %u histogram bins, expected %d", path, h[0], ME_CALIB_BINS);
-    } else if (h[1] > (1u << 24)) {
+    } else if (h[1] > (1u << 24) || (uint64_t)h[1] * (4 + 1 + 32 + ME_CALIB_BINS * 8) > file_bytes(f)) {
+        /* each record needs at least that much: a header cannot make us allocate for tensors the file lacks */
         st = me_fail(d, ME_ERR_FORMAT, "calibration file '%s': implausible tensor count %u", path, h[1]);
     }
     if (st == ME_OK) {

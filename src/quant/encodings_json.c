@@ -50,6 +50,14 @@ static me_status unknown(rd *r, const char *name) {
                    r->what, r->section, name);
 }
 
+/* Weight bitwidths (4, 32) only for static tensors: a param_encodings entry
+ * naming an activation gets the activation rules (fuzzing: a 4-bit "param"
+ * encoding of a graph output was accepted, and exported as an activation
+ * encoding that does not read back). */
+static bool is_static(const rd *r, int id) {
+    return id >= 0 && id < r->g->n_tensors && (r->g->tensors[id].flags & ME_TF_STATIC);
+}
+
 static me_status check_bw(rd *r, const char *name, int bw, bool is_float, bool param) {
     bool ok = is_float ? (bw == 16 || bw == 32) : param ? (bw == 4 || bw == 8 || bw == 16 || bw == 32) : (bw == 8 || bw == 16);
     if (ok) return ME_OK;
@@ -90,7 +98,9 @@ static me_status get_bool(rd *r, const char *name, const cJSON *o, const char *f
 }
 
 static me_status check_scale(rd *r, const char *name, double s) {
-    if (!(s > 0) || !isfinite(s) || s > 3.4e38) return bad(r, name, "%s must be positive and finite", "scale");
+    /* stored as float: it must stay positive there too (fuzzing: 1e-85 became 0) */
+    if (!(s > 0) || !isfinite(s) || s > 3.4e38 || !((float)s > 0))
+        return bad(r, name, "%s must be positive and finite", "scale");
     return ME_OK;
 }
 
@@ -113,6 +123,9 @@ static me_status legacy_one(rd *r, const char *name, const cJSON *e, int bw, boo
     if (!has_min || !has_max) return bad(r, name, "needs '%s' and 'offset', or 'min' and 'max'", "scale");
     if (mn > mx) return bad(r, name, "'%s' is greater than 'max'", "min");
     me_enc1 q = sym ? me_algo_symmetric(mn, mx, bw) : me_algo_tf(mn, mx, bw);
+    /* a range too wide (or too narrow) for a float scale (found by fuzzing:
+     * max = 4.9e59 gave an infinite scale, written back as null) */
+    if ((st = check_scale(r, name, q.scale))) return st;
     *scale = q.scale;
     *offset = q.offset;
     return ME_OK;
@@ -142,7 +155,7 @@ static me_status legacy_entry(rd *r, const char *name, const cJSON *list, bool p
             break;
         }
         is_float = dt && strcmp(dt->valuestring, "float") == 0;
-        if ((st = check_bw(r, name, (int)bw, is_float, param))) break;
+        if ((st = check_bw(r, name, (int)bw, is_float, param && is_static(r, id)))) break;
         bool sym = false;
         if ((st = get_bool(r, name, e, "is_symmetric", &sym))) break;
         if (i == 0) { bw0 = (int)bw; sym0 = sym; }
@@ -255,7 +268,7 @@ static me_status v1_entry(rd *r, const cJSON *e, bool param) {
     bool is_float = dt && strcmp(dt->valuestring, "FLOAT") == 0;
     int64_t bw = 0;
     me_status st = get_int(r, name, e, "bw", true, 1, 64, &bw);
-    if (st == ME_OK) st = check_bw(r, name, (int)bw, is_float, param);
+    if (st == ME_OK) st = check_bw(r, name, (int)bw, is_float, param && is_static(r, id));
     if (st != ME_OK) return st;
     if (is_float) return me_enc_set(&r->t->e[id], ME_TENC_FLOAT, (int)bw, false, 0, NULL, NULL, r->d);
     if (et && !cJSON_IsString(et)) return bad(r, name, "field '%s' must be a string", "enc_type");
@@ -265,7 +278,7 @@ static me_status v1_entry(rd *r, const cJSON *e, bool param) {
                        "encodings file '%s': %s '%s': enc_type PER_BLOCK (a float scale per block) is not supported: the "
                        "integer kernels need one scale per output channel; LPBQ (integer block multipliers of a "
                        "per-channel scale) is supported", r->what, r->section, name);
-    if (strcmp(kind, "LPBQ") == 0) return lpbq_entry(r, e, name, id, (int)bw, param);
+    if (strcmp(kind, "LPBQ") == 0) return lpbq_entry(r, e, name, id, (int)bw, param && is_static(r, id));
     if (strcmp(kind, "PER_TENSOR") && strcmp(kind, "PER_CHANNEL"))
         return bad(r, name, "field '%s' must be PER_TENSOR, PER_CHANNEL, PER_BLOCK or LPBQ", "enc_type");
     bool sym = false;

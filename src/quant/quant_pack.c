@@ -589,11 +589,54 @@ static me_status run_add(const me_kernel_ctx *k, const me_qint8_kernel *kern, co
     return ME_OK;
 }
 
+/* The record may come from a context binary: its total size was checked
+ * against the node, but every field that sizes or offsets a read, and every
+ * shift or multiplier a kernel takes, is checked here against the node and the
+ * ranges of kernels.h before any kernel runs (fuzzing found a forged `cp`
+ * reading past the record). */
+static bool rq_ok(int32_t mul, int32_t shift) { return mul >= 0 && shift >= 1 && shift <= 63; }
+static bool off_ok(int32_t o) { return o >= -255 && o <= 255; }
+static bool zy_ok(int32_t z) { return z >= -(1 << 23) && z <= (1 << 23); }
+
+static bool qp_header_ok(const me_kernel_ctx *k, const qp_hdr *h) {
+    const me_node *nd = k->node;
+    if (h->spare[0] || h->spare[1]) return false;
+    bool eltwise = nd->op == ME_OP_ADD || nd->op == ME_OP_SUBTRACT || nd->op == ME_OP_MULTIPLY;
+    if (h->kind == QP_ADD || h->kind == QP_MUL || h->kind == QP_TABLE) {
+        if (!eltwise || h->n || h->k || h->cp || h->wbytes) return false;
+        if (h->kind == QP_ADD) {
+            me_qadd_u8_args a;
+            memcpy(&a, (const uint8_t *)h + 64, sizeof a);
+            return nd->op != ME_OP_MULTIPLY && off_ok(a.oa) && off_ok(a.ob) && a.ma > INT32_MIN && a.mb > INT32_MIN &&
+                   a.la >= 0 && a.la <= 22 && a.lb >= 0 && a.lb <= 22 && a.s >= 1 && a.s <= 64 && zy_ok(a.zy);
+        }
+        if (h->kind == QP_MUL) {
+            me_qmul_u8_args a;
+            memcpy(&a, (const uint8_t *)h + 64, sizeof a);
+            return nd->op == ME_OP_MULTIPLY && off_ok(a.oa) && off_ok(a.ob) && rq_ok(a.mul, a.shift) && zy_ok(a.zy);
+        }
+        return true; /* a byte table: any bytes are codes */
+    }
+    bool dw = nd->op == ME_OP_DEPTHWISE_CONV2D;
+    if (h->kind != (dw ? QP_DW : QP_GEMM) || (!dw && nd->op != ME_OP_CONV2D && nd->op != ME_OP_FULLY_CONNECTED)) return false;
+    if (h->n < 1 || h->k < 1 || h->n > (INT64_C(1) << 40) || h->k > (INT64_C(1) << 40)) return false;
+    /* the layout qp_build makes for n channels and k taps / reduction terms */
+    int64_t cp = dw ? (h->n + 63) / 64 * 64 : (h->n + 15) / 16 * 16, kg = (h->k + 3) / 4;
+    int64_t wb = dw ? kg * cp * 4 : (cp / 16) * kg * 64;
+    if (h->cp != cp || h->wbytes != (wb + 63) / 64 * 64) return false;
+    /* (bias values are plain numbers: the kernels accumulate in wrapping 32-bit lanes) */
+    const int32_t *mul = (const int32_t *)((const uint8_t *)h + 64 + h->wbytes) + cp, *shift = mul + cp;
+    for (int64_t c = 0; c < cp; c++)
+        if (!rq_ok(mul[c], shift[c])) return false;
+    return true;
+}
+
 me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {
     const me_node *nd = k->node;
     const qp_hdr *h = k->packed;
     if (h->magic != QP_MAGIC || h->op != nd->op || !is_u8_act(k->in[0]) || !is_u8_act(k->out[0]))
         return me_op_fail(d, ME_ERR_FORMAT, nd, "packed weights do not belong to this node");
+    if (!qp_header_ok(k, h)) return me_op_fail(d, ME_ERR_FORMAT, nd, "packed weights are damaged (a field out of range)");
     /* the row fixed for this node, if it is one of this family's (else dispatch) */
     const me_qint8_kernel *kern = me_qint8_select();
     for (int v = 0; k->variant && v < me_qint8_kernel_count; v++)

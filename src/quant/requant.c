@@ -29,9 +29,12 @@ __int128 me_round_shift_i128(__int128 x, int s) {
     return -((-x + half) >> s);
 }
 
+/* Saturate to +-ME_REQUANT_SAT (2^61), far beyond every code range: callers
+ * subtract an int32 offset or add a second term in int64 without overflow
+ * (fuzzing found `apply(x) - out_offset` overflowing at INT64_MAX). */
 static int64_t sat_i128(__int128 v) {
-    if (v > INT64_MAX) return INT64_MAX;
-    if (v < INT64_MIN) return INT64_MIN;
+    if (v > ME_REQUANT_SAT) return ME_REQUANT_SAT;
+    if (v < -ME_REQUANT_SAT) return -ME_REQUANT_SAT;
     return (int64_t)v;
 }
 

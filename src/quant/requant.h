@@ -8,7 +8,7 @@
  *
  *   Applying it to an integer x (int64) is ONE rounding of the exact product:
  *       me_requant_apply(x) = round_half_away(x * m0 / 2^(31 - exp))
- *   computed exactly in 128-bit integers, saturated to int64. (No
+ *   computed exactly in 128-bit integers, saturated to +-2^61. (No
  *   double-rounding as in a "doubling high multiply then rounding shift"
  *   pair: this single rounding is what those two steps approximate.)
  *
@@ -33,7 +33,11 @@ typedef struct me_requant {
 /* Build from a real multiplier; false if M is negative, not finite, or
  * outside [2^-62, 2^30] (M == 0 is accepted). */
 bool me_requant_make(double multiplier, me_requant *r);
-/* round_half_away(x * m0 / 2^shift), saturated to int64. */
+/* Results saturate to [-ME_REQUANT_SAT, ME_REQUANT_SAT]: beyond any code
+ * range, and small enough that `apply(x) - offset` or the sum of two results
+ * cannot overflow int64. */
+#define ME_REQUANT_SAT ((int64_t)1 << 61)
+/* round_half_away(x * m0 / 2^shift), saturated (ME_REQUANT_SAT). */
 int64_t me_requant_apply(const me_requant *r, int64_t x);
 /* Sum of two requantised terms with ONE rounding:
  * round_half_away(xa * Ma + xb * Mb) where Ma, Mb are the exact represented

@@ -190,6 +190,27 @@ static void test_json(void) {
     CHECK_NEAR(t.e[1].scales[0], 1.0 / 127, 1e-8);
     CHECK_NEAR(t.e[1].scales[1], 0.02, 1e-8);
     CHECK(t.e[1].offsets[1] == -128);
+    /* fuzzing: a legacy min/max range too wide for a float scale (4.9e59 / 255
+     * overflows float) was accepted with an infinite scale and printed as null */
+    me_enc_table wide;
+    CHECK(parse(&g, "{\"activation_encodings\": {\"x\": [{\"bitwidth\": 8, \"min\": 0, \"max\": 4.9e59}]},"
+                    " \"param_encodings\": {}}", &wide, &d) == ME_ERR_FORMAT);
+    CHECK(strstr(me_diag_text(&d), "scale must be positive and finite") != NULL);
+    me_enc_table_free(&wide);
+    /* fuzzing: a scale that is positive as a double but 0 as a float */
+    CHECK(parse(&g, "{\"version\": \"1.0.0\", \"activation_encodings\": [], \"param_encodings\": [{\"name\": \"w\","
+                    " \"dtype\": \"INT\", \"bw\": 8, \"scale\": [1e-85], \"offset\": [0]}]}", &wide, &d) == ME_ERR_FORMAT);
+    CHECK(strstr(me_diag_text(&d), "scale must be positive and finite") != NULL);
+    me_enc_table_free(&wide);
+    /* fuzzing: a 4-bit param_encodings entry naming an activation was accepted
+     * (and exported as an activation encoding that does not read back) */
+    CHECK(parse(&g, "{\"activation_encodings\": {}, \"param_encodings\": {\"x\": [{\"bitwidth\": 4,"
+                    " \"min\": -1, \"max\": 1}]}}", &wide, &d) == ME_ERR_FORMAT);
+    CHECK(strstr(me_diag_text(&d), "bitwidth 4") != NULL);
+    me_enc_table_free(&wide);
+    CHECK(parse(&g, "{\"activation_encodings\": {}, \"param_encodings\": {\"w\": [{\"bitwidth\": 4,"
+                    " \"min\": -1, \"max\": 1}]}}", &wide, &d) == ME_OK);
+    me_enc_table_free(&wide);
     /* print -> parse gives the same encodings */
     t.e[1].is_param = true;
     char *text = me_encodings_print(&g, &t);

@@ -155,6 +155,16 @@ static void test_requant_exact(void) {
     CHECK(!me_requant_make(NAN, &r));
     CHECK(!me_requant_make(0x1p31, &r));
     CHECK(me_requant_make(0.0, &r) && me_requant_apply(&r, 99) == 0);
+    /* fuzzing (a DLC with an extreme FullyConnected output scale): the
+     * largest multiplier on a large accumulator saturated at INT64_MAX, and
+     * the kernel's `apply(acc) - out_offset` overflowed. Results saturate at
+     * +-2^61 now, so an offset or a second term can always be added. */
+    CHECK(me_requant_make(0x1p30, &r));
+    CHECK(me_requant_apply(&r, INT64_MAX) == ME_REQUANT_SAT);
+    CHECK(me_requant_apply(&r, INT64_MIN) == -ME_REQUANT_SAT);
+    CHECK(me_requant_apply(&r, (int64_t)1 << 40) == (int64_t)1 << 61); /* 2^70 saturates to 2^61 */
+    CHECK(me_requant_apply(&r, 3) == (int64_t)3 << 30);                /* exact below the bound */
+    CHECK(me_requant_apply2(&r, INT64_MAX, &r, INT64_MAX) == ME_REQUANT_SAT);
     /* the value-level quantiser: half to even */
     CHECK(me_quantize_value(2.5, 1.0, 0, 0, 255) == 2);
     CHECK(me_quantize_value(3.5, 1.0, 0, 0, 255) == 4);

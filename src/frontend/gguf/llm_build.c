@@ -682,6 +682,14 @@ me_status me_import_gguf_llm(const char *path, const me_compile_options *o, me_g
     if ((st = llm_read_hparams(&f, arch->name, &desc->hp, d)) || (st = llm_read_vocab(&f, &g->arena, &desc->vocab, d)))
         goto out;
     me_llm_hparams *hp = &desc->hp;
+    /* every block has weights in the file: a large block_count in a small file
+     * would otherwise make the builder add millions of KV-cache inputs before
+     * it looks for the first missing weight (found by fuzzing) */
+    if (hp->n_layer > f.n_tensors) {
+        st = me_fail(d, ME_ERR_FORMAT, "GGUF '%s': block_count %u, but the file has only %llu tensors", path,
+                     hp->n_layer, (unsigned long long)f.n_tensors);
+        goto out;
+    }
     hp->n_vocab = desc->vocab.n_tokens;
     uint64_t vs;
     char key[96];
