@@ -60,7 +60,8 @@ static bool same_batch(const me_graph *g, int a, int b) {
     return true;
 }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int smn, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int smn, const void *arg, me_diag *d) {
+    (void)arg;
     const me_node *sm = &g->nodes[smn];
     if (sm->op != ME_OP_SOFTMAX || sm->n_in != 1 || sm->n_out != 1 || me_param_float(sm, "beta", 1.0) != 1.0) return ME_OK;
     int rank = g->tensors[sm->in[0]].rank;
@@ -153,11 +154,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int smn, me_diag *d) {
 
 me_status me_pass_fuse_attention(me_graph *g, const me_pass_options *o, me_diag *d) {
     if (o && o->quantize) return ME_OK;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes;
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, NULL, d);
 }

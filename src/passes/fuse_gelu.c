@@ -32,7 +32,8 @@ static int mul_other(const me_node *n, int t) {
 
 static bool near(float v, double want) { return fabs((double)v - want) <= 1e-6 * want; }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int en, const void *arg, me_diag *d) {
+    (void)arg;
     const me_node *e = &g->nodes[en];
     if (e->op != ME_OP_ERF || e->n_in != 1 || e->n_out != 1) return ME_OK;
     int kill[6], nk = 0;
@@ -104,11 +105,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
 
 me_status me_pass_fuse_gelu(me_graph *g, const me_pass_options *o, me_diag *d) {
     (void)o;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes;
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, NULL, d);
 }

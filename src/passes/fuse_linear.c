@@ -38,7 +38,8 @@ static int bias_operand(const me_graph *g, const me_node *a, int y, int64_t n, i
     return c;
 }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int mn, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int mn, const void *arg, me_diag *d) {
+    (void)arg;
     const me_node *m = &g->nodes[mn];
     if (m->op != ME_OP_MATMUL || m->n_out != 1 || m->n_in < 2) return ME_OK;
     if (m->n_in > 2 && m->in[2] >= 0) return ME_OK;
@@ -114,11 +115,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int mn, me_diag *d) {
 
 me_status me_pass_fuse_linear(me_graph *g, const me_pass_options *o, me_diag *d) {
     (void)o;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes; /* the nodes added here need no second look */
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, NULL, d);
 }

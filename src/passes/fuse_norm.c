@@ -252,7 +252,8 @@ static me_status rewrite(me_graph *g, mp_uses *u, match *m, me_diag *d) {
 
 /* The pattern's intermediates must be read only inside it (checked while
  * matching with only_reader / readers) and no intermediate may be x itself. */
-static me_status try_fuse(me_graph *g, mp_uses *u, int i, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int i, const void *arg, me_diag *d) {
+    (void)arg;
     match m;
     memset(&m, 0, sizeof m);
     const me_node *n = &g->nodes[i];
@@ -265,11 +266,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int i, me_diag *d) {
 
 me_status me_pass_fuse_norm(me_graph *g, const me_pass_options *o, me_diag *d) {
     (void)o;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes;
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, NULL, d);
 }

@@ -30,7 +30,8 @@ static bool is_hard_sigmoid_6(const me_node *n) {
     return fabs(a - 1.0 / 6.0) <= 1e-7 && b == 0.5;
 }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int sn, bool float_only, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int sn, const void *arg, me_diag *d) {
+    const bool float_only = *(const bool *)arg;
     const me_node *s = &g->nodes[sn];
     bool hswish = is_hard_sigmoid_6(s);
     if (!(hswish || (float_only && is_sigmoid(s))) || s->n_in != 1 || s->n_out != 1) return ME_OK;
@@ -85,11 +86,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int sn, bool float_only, me_d
 
 me_status me_pass_fuse_silu(me_graph *g, const me_pass_options *o, me_diag *d) {
     bool float_only = !o || !o->quantize;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes;
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, float_only, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, &float_only, d);
 }

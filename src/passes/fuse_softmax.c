@@ -22,7 +22,8 @@ static int reduce_axis(const me_graph *g, const me_node *n, int op) {
     return a >= 0 && a < g->tensors[n->in[0]].rank ? (int)a : -1;
 }
 
-static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
+static me_status try_fuse(me_graph *g, mp_uses *u, int en, const void *arg, me_diag *d) {
+    (void)arg;
     const me_node *e = &g->nodes[en];
     if (!is_op(e, ME_OP_EXP, 1)) return ME_OK;
     int t = e->in[0], et = e->out[0];
@@ -76,11 +77,5 @@ static me_status try_fuse(me_graph *g, mp_uses *u, int en, me_diag *d) {
 
 me_status me_pass_fuse_softmax(me_graph *g, const me_pass_options *o, me_diag *d) {
     (void)o;
-    mp_uses u;
-    me_status st = mp_uses_build(g, &u, d);
-    int nn = g->n_nodes;
-    for (int i = 0; st == ME_OK && i < nn; i++)
-        if (!g->nodes[i].dead) st = try_fuse(g, &u, i, d);
-    mp_uses_free(&u);
-    return st;
+    return mp_each_node(g, try_fuse, NULL, d);
 }

@@ -89,6 +89,16 @@ me_status mp_set_input(me_graph *g, mp_uses *u, int node, int slot, int t, me_di
     return ME_OK;
 }
 
+me_status mp_each_node(me_graph *g, mp_node_rule rule, const void *arg, me_diag *d) {
+    mp_uses u;
+    me_status st = mp_uses_build(g, &u, d);
+    int nn = g->n_nodes;
+    for (int i = 0; st == ME_OK && i < nn; i++)
+        if (!g->nodes[i].dead) st = rule(g, &u, i, arg, d);
+    mp_uses_free(&u);
+    return st;
+}
+
 me_status mp_replace_uses(me_graph *g, mp_uses *u, int from, int to, me_diag *d) {
     if (from == to) return ME_OK;
     /* `to` now stands for `from`'s values: keep the source-model name findable */

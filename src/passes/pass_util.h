@@ -57,6 +57,13 @@ int mp_add_tensor_like(me_graph *g, mp_uses *u, int like, const char *suffix, in
 int mp_add_static(me_graph *g, mp_uses *u, const char *base, me_dtype dt, int rank,
                   const int64_t *dims, const void *data, size_t nbytes, me_diag *d);
 
+/* A rewrite tried at one node: returns ME_OK whether or not it applied. */
+typedef me_status (*mp_node_rule)(me_graph *g, mp_uses *u, int node, const void *arg, me_diag *d);
+/* The driver of a pattern pass: builds the use map and tries `rule` at every
+ * live node the graph has when the pass starts (nodes a rule adds need no
+ * second look), stopping at the first failure. */
+me_status mp_each_node(me_graph *g, mp_node_rule rule, const void *arg, me_diag *d);
+
 /* Record on node `dst` the sources of node `src` (or its name if it has none). */
 me_status mp_absorb_sources(me_graph *g, int dst, int src);
 
