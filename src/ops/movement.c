@@ -94,6 +94,20 @@ STRIDED_ROW(4)
 STRIDED_ROW(8)
 #undef STRIDED_ROW
 
+/* Two axes left and a short inner run (channels to last, e.g. an NCHW input
+ * with 3 channels to NHWC): column by column, so the source is read along the
+ * outer axis instead of 3-element rows one call each. */
+#define NARROW_2D(ES)                                                                                  \
+    static void narrow_2d_##ES(char *dst, const char *src, int64_t n0, int64_t s0, int64_t n1, int64_t s1) { \
+        for (int64_t j = 0; j < n1; j++)                                                               \
+            for (int64_t i = 0; i < n0; i++) memcpy(dst + (i * n1 + j) * ES, src + (i * s0 + j * s1) * ES, ES); \
+    }
+NARROW_2D(1)
+NARROW_2D(2)
+NARROW_2D(4)
+NARROW_2D(8)
+#undef NARROW_2D
+
 static void strided_row(char *dst, const char *src, int64_t n, int64_t step, size_t esize) {
     if (step == 1) {
         memcpy(dst, src, (size_t)n * esize);
@@ -133,6 +147,15 @@ void me_mv_strided_copy(void *dst, const void *src, int rank, const int64_t *siz
         return;
     }
     int64_t inner = sz[r - 1], step = st[r - 1];
+    if (r == 2 && inner <= 8 && step != 1 && sz[0] >= 64) {
+        switch (esize) {
+        case 1: narrow_2d_1(o, s, sz[0], st[0], inner, step); return;
+        case 2: narrow_2d_2(o, s, sz[0], st[0], inner, step); return;
+        case 4: narrow_2d_4(o, s, sz[0], st[0], inner, step); return;
+        case 8: narrow_2d_8(o, s, sz[0], st[0], inner, step); return;
+        default: break;
+        }
+    }
     size_t row_bytes = (size_t)inner * esize;
     int64_t idx[ME_MAX_RANK] = {0};
     int64_t off = 0; /* element offset of the current row start in src */

@@ -57,6 +57,10 @@ void me_qk_lin_info_free(me_qk_lin_info *li);
  * me_qnode_pack, and U8 -> U8 Relu / ReluMinMax / PoolMax2d through a table of
  * the reference's output codes. Bit-exact with the reference kernels. */
 me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d);
+/* Every field of a packed record that sizes a read or sets a shift, against
+ * node k->node (once, when an untrusted record is attached: me_exec_use_packed;
+ * the header is checked again on each run). */
+me_status me_qk_packed_check(const me_kernel_ctx *k, const void *packed, me_diag *d);
 bool me_qk_u8_unary(const me_kernel_ctx *k);
 /* y[i] = table[x[i]] for the first n bytes of in_data[0] -> out_data[0], split over k->pool. */
 void me_qk_map_u8(const me_kernel_ctx *k, const uint8_t table[256], int64_t n);

@@ -591,9 +591,10 @@ static me_status run_add(const me_kernel_ctx *k, const me_qint8_kernel *kern, co
 
 /* The record may come from a context binary: its total size was checked
  * against the node, but every field that sizes or offsets a read, and every
- * shift or multiplier a kernel takes, is checked here against the node and the
+ * shift or multiplier a kernel takes, is checked against the node and the
  * ranges of kernels.h before any kernel runs (fuzzing found a forged `cp`
- * reading past the record). */
+ * reading past the record): the header on every run (a few compares), the
+ * per-channel shifts once, when the record is attached (me_qk_packed_check). */
 static bool rq_ok(int32_t mul, int32_t shift) { return mul >= 0 && shift >= 1 && shift <= 63; }
 static bool off_ok(int32_t o) { return o >= -255 && o <= 255; }
 static bool zy_ok(int32_t z) { return z >= -(1 << 23) && z <= (1 << 23); }
@@ -623,12 +624,19 @@ static bool qp_header_ok(const me_kernel_ctx *k, const qp_hdr *h) {
     /* the layout qp_build makes for n channels and k taps / reduction terms */
     int64_t cp = dw ? (h->n + 63) / 64 * 64 : (h->n + 15) / 16 * 16, kg = (h->k + 3) / 4;
     int64_t wb = dw ? kg * cp * 4 : (cp / 16) * kg * 64;
-    if (h->cp != cp || h->wbytes != (wb + 63) / 64 * 64) return false;
+    return h->cp == cp && h->wbytes == (wb + 63) / 64 * 64;
+}
+
+me_status me_qk_packed_check(const me_kernel_ctx *k, const void *packed, me_diag *d) {
+    const qp_hdr *h = packed;
+    if (h->magic != QP_MAGIC || h->op != k->node->op || !qp_header_ok(k, h))
+        return me_op_fail(d, ME_ERR_FORMAT, k->node, "packed weights are damaged (a field out of range)");
+    if (h->kind != QP_GEMM && h->kind != QP_DW) return ME_OK;
     /* (bias values are plain numbers: the kernels accumulate in wrapping 32-bit lanes) */
-    const int32_t *mul = (const int32_t *)((const uint8_t *)h + 64 + h->wbytes) + cp, *shift = mul + cp;
-    for (int64_t c = 0; c < cp; c++)
-        if (!rq_ok(mul[c], shift[c])) return false;
-    return true;
+    const int32_t *mul = (const int32_t *)((const uint8_t *)h + 64 + h->wbytes) + h->cp, *shift = mul + h->cp;
+    for (int64_t c = 0; c < h->cp; c++)
+        if (!rq_ok(mul[c], shift[c])) return me_op_fail(d, ME_ERR_FORMAT, k->node, "packed weights are damaged (a requantisation shift out of range)");
+    return ME_OK;
 }
 
 me_status me_qk_run_packed(const me_kernel_ctx *k, me_diag *d) {

@@ -176,6 +176,8 @@ me_status me_exec_use_packed(me_exec *e, int node, const void *packed, me_diag *
     if (s < 0) return me_fail(d, ME_ERR_INVALID_ARG, "me_exec_use_packed: node %d is not scheduled", node);
     if (((uintptr_t)packed & 63) != 0)
         return me_fail(d, ME_ERR_FORMAT, "node '%s': packed weights are not 64-byte aligned", e->g->nodes[node].name);
+    me_status st = me_node_packed_check(e->g, &e->ctx[s], packed, d);
+    if (st != ME_OK) return st;
     e->ctx[s].packed = packed;
     return ME_OK;
 }
