@@ -76,6 +76,28 @@ static void test_transpose(void) {
     }
     oh_free(&c);
 
+    /* NCHW with 3 channels to NHWC, u8 and f32 (the column-by-column narrow path) */
+    static uint8_t xn[3 * 10 * 9];
+    static float xf[3 * 10 * 9];
+    for (int i = 0; i < 3 * 10 * 9; i++) { xn[i] = (uint8_t)(i * 7 + 1); xf[i] = (float)i * 0.5f - 3.0f; }
+    for (int f = 0; f < 2; f++) {
+        oh_init(&c);
+        a = f ? oh_in(&c, ME_DT_F32, 4, DIMS(1, 3, 10, 9), xf) : oh_in(&c, ME_DT_U8, 4, DIMS(1, 3, 10, 9), xn);
+        y = oh_out(&c, ME_DT_UNDEFINED);
+        oh_node(&c, ME_OP_TRANSPOSE, &a, 1, &y, 1);
+        set_u32s(&c, "perm", 1, DIMS(4), DIMS(0, 2, 3, 1));
+        if (oh_run_ok(&c) == ME_OK) {
+            CHECK(oh_shape_is(oh_tensor(&c, 0), 4, DIMS(1, 10, 9, 3)));
+            int bad = 0;
+            for (int p = 0; p < 90; p++)
+                for (int ch = 0; ch < 3; ch++)
+                    bad += f ? ((const float *)oh_data(&c, 0))[p * 3 + ch] != xf[ch * 90 + p]
+                             : ((const uint8_t *)oh_data(&c, 0))[p * 3 + ch] != xn[ch * 90 + p];
+            CHECK(bad == 0);
+        }
+        oh_free(&c);
+    }
+
     /* i64 2-D transpose */
     oh_init(&c);
     a = oh_in(&c, ME_DT_I64, 2, DIMS(2, 3), (int64_t[]){1, 2, 3, 4, 5, 6});
