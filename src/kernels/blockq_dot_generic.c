@@ -175,16 +175,7 @@ float me_blockq_round_half(float f) {
 void me_blockq_p4_quant__generic(const float *x, int64_t nb, void *out) {
     uint8_t *row = out;
     for (int64_t ib = 0; ib < nb; ib++, x += 32) {
-        uint32_t bmax = 0;
-        for (int j = 0; j < 32; j++) {
-            uint32_t u;
-            memcpy(&u, &x[j], 4);
-            u &= 0x7fffffff;
-            u = u > 0x7f800000 ? 0 : u;
-            bmax = u > bmax ? u : bmax;
-        }
-        float amax;
-        memcpy(&amax, &bmax, 4);
+        const float amax = me_blockq_amax32(x);
         const float d = me_blockq_round_half(amax / 127.0f), id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int8_t *qs = (int8_t *)(row + ib * 32);
         int32_t sum = 0;

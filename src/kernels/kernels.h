@@ -144,6 +144,21 @@ void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, v
  * amax is 0, or when the product is NaN or outside [-127, 127]). Bit-identical in
  * every variant. */
 typedef void (*me_blockq_p4_quant_fn)(const float *x, int64_t nb, void *row);
+/* amax of one 32-float block as ggml's Q8_0 quantiser takes it: the largest |x|,
+ * compared as bit patterns (ordered as the floats), NaN elements counting as 0. */
+static inline float me_blockq_amax32(const float *x) {
+    uint32_t bmax = 0;
+    for (int j = 0; j < 32; j++) {
+        uint32_t u;
+        __builtin_memcpy(&u, &x[j], 4);
+        u &= 0x7fffffff;
+        u = u > 0x7f800000 ? 0 : u;
+        bmax = u > bmax ? u : bmax;
+    }
+    float amax;
+    __builtin_memcpy(&amax, &bmax, 4);
+    return amax;
+}
 /* f rounded to the nearest fp16 value (ties to even; overflow to infinity), as a float */
 float me_blockq_round_half(float f);
 typedef struct me_blockq_dot_kernel {

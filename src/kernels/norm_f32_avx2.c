@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "norm_f32_row.h"
 
 double me_norm_f32_sum__avx2(const float *x, int64_t n, double mean, int sq) {
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
@@ -26,15 +27,8 @@ double me_norm_f32_sum__avx2(const float *x, int64_t n, double mean, int sq) {
     double s[8];
     _mm256_storeu_pd(s, lo);
     _mm256_storeu_pd(s + 4, hi);
-    for (; i < n; i++) {
-        double v = x[i];
-        if (sq) {
-            v -= mean;
-            v *= v;
-        }
-        s[i & 7] += v;
-    }
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    me_norm_f32_sum_tail(x, i, n, mean, sq, s);
+    return me_norm_f32_combine8(s);
 }
 
 void me_norm_f32_apply__avx2(const float *x, int64_t n, double mean, double inv_std, const float *gamma, int64_t gs,
@@ -48,11 +42,7 @@ void me_norm_f32_apply__avx2(const float *x, int64_t n, double mean, double inv_
         if (beta) v = _mm_add_ps(v, bs ? _mm_loadu_ps(beta + i) : b1);
         _mm_storeu_ps(y + i, v);
     }
-    for (; i < n; i++) {
-        float v = (float)((x[i] - mean) * inv_std);
-        if (gamma) v *= gamma[i * gs];
-        if (beta) v += beta[i * bs];
-        y[i] = v;
-    }
+    me_norm_f32_apply__generic(x + i, n - i, mean, inv_std, gamma ? gamma + i * gs : NULL, gs, beta ? beta + i * bs : NULL,
+                               bs, y + i);
 }
 #endif

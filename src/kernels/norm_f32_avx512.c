@@ -7,11 +7,12 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "norm_f32_row.h"
 
 static double combine8(__m512d s) {
     double v[8];
     _mm512_storeu_pd(v, s);
-    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+    return me_norm_f32_combine8(v);
 }
 
 double me_norm_f32_sum__avx512(const float *x, int64_t n, double mean, int sq) {

@@ -2,6 +2,7 @@
  * interleaved double partial sums, the output in double then float. */
 #pragma GCC optimize("fp-contract=off")
 #include "kernels.h"
+#include "norm_f32_row.h"
 
 double me_norm_f32_sum__generic(const float *x, int64_t n, double mean, int sq) {
     double s[8] = {0};
@@ -12,16 +13,12 @@ double me_norm_f32_sum__generic(const float *x, int64_t n, double mean, int sq) 
                 double v = x[i + k] - mean;
                 s[k] += v * v;
             }
-        for (; i < n; i++) {
-            double v = x[i] - mean;
-            s[i & 7] += v * v;
-        }
     } else {
         for (; i + 8 <= n; i += 8)
             for (int k = 0; k < 8; k++) s[k] += x[i + k];
-        for (; i < n; i++) s[i & 7] += x[i];
     }
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    me_norm_f32_sum_tail(x, i, n, mean, sq, s);
+    return me_norm_f32_combine8(s);
 }
 
 void me_norm_f32_apply__generic(const float *x, int64_t n, double mean, double inv_std, const float *gamma, int64_t gs,

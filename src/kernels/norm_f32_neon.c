@@ -7,6 +7,7 @@
 #include <arm_neon.h>
 
 #include "kernels.h"
+#include "norm_f32_row.h"
 
 double me_norm_f32_sum__neon(const float *x, int64_t n, double mean, int sq) {
     float64x2_t s[4] = {vdupq_n_f64(0), vdupq_n_f64(0), vdupq_n_f64(0), vdupq_n_f64(0)};
@@ -26,15 +27,8 @@ double me_norm_f32_sum__neon(const float *x, int64_t n, double mean, int sq) {
     }
     double p[8];
     for (int k = 0; k < 4; k++) vst1q_f64(p + 2 * k, s[k]);
-    for (; i < n; i++) {
-        double v = x[i];
-        if (sq) {
-            v -= mean;
-            v *= v;
-        }
-        p[i & 7] += v;
-    }
-    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    me_norm_f32_sum_tail(x, i, n, mean, sq, p);
+    return me_norm_f32_combine8(p);
 }
 
 void me_norm_f32_apply__neon(const float *x, int64_t n, double mean, double inv_std, const float *gamma, int64_t gs,
@@ -51,11 +45,7 @@ void me_norm_f32_apply__neon(const float *x, int64_t n, double mean, double inv_
         if (beta) v = vaddq_f32(v, bs ? vld1q_f32(beta + i) : b1);
         vst1q_f32(y + i, v);
     }
-    for (; i < n; i++) {
-        float v = (float)((x[i] - mean) * inv_std);
-        if (gamma) v *= gamma[i * gs];
-        if (beta) v += beta[i * bs];
-        y[i] = v;
-    }
+    me_norm_f32_apply__generic(x + i, n - i, mean, inv_std, gamma ? gamma + i * gs : NULL, gs, beta ? beta + i * bs : NULL,
+                               bs, y + i);
 }
 #endif

@@ -319,17 +319,7 @@ static float dot_half(int wtype, const uint8_t *w, const uint8_t *a, int64_t n) 
  * adding and subtracting 1.5*2^23 (exact half-to-even for |v| < 2^22, NaN stays NaN). */
 static void quantize_pack_row(const float *x, int64_t nb, uint8_t *row) {
     for (int64_t ib = 0; ib < nb; ib++, x += 32) {
-        /* amax on the bit patterns of |x| (ordered as the floats; NaN patterns count as 0) */
-        int32_t bmax = 0;
-        for (int j = 0; j < 32; j++) {
-            int32_t u;
-            memcpy(&u, &x[j], 4);
-            u &= 0x7fffffff;
-            u = u > 0x7f800000 ? 0 : u;
-            bmax = u > bmax ? u : bmax;
-        }
-        float amax;
-        memcpy(&amax, &bmax, 4);
+        const float amax = me_blockq_amax32(x);
         const float d = me_f16_to_f32(me_f32_to_f16(amax / 127.0f)), id = amax != 0.0f ? 127.0f / amax : 0.0f;
         uint8_t *qs = row + ib * 32;
         for (int j = 0; j < 32; j++) {

@@ -125,6 +125,18 @@ static bool lin_cheap_ok(const gctx *c, bool fc, bool dw, int64_t *cout, int64_t
     return true;
 }
 
+/* A 128-byte record: the header, then one element-wise op's kernel arguments. */
+static size_t qp_args_record(void *dst, uint32_t kind, int op, const void *args, size_t args_bytes) {
+    if (!dst) return 128;
+    qp_hdr *h = dst;
+    memset(dst, 0, 128);
+    h->magic = QP_MAGIC;
+    h->kind = kind;
+    h->op = op;
+    memcpy((uint8_t *)dst + 64, args, args_bytes);
+    return 128;
+}
+
 /* Builds (dst != NULL) or sizes node n's packed copy; 0 when it gets none. */
 static size_t qp_build(const me_graph *g, const me_node *n, void *dst) {
     gctx c;
@@ -149,14 +161,7 @@ static size_t qp_build(const me_graph *g, const me_node *n, void *dst) {
             int la = ra.m0 ? s - ra.shift : 0, lb = rb.m0 ? s - rb.shift : 0;
             if (la <= 22 && lb <= 22) {
                 a.la = la, a.lb = lb, a.s = s > 64 ? 64 : s;
-                if (!dst) return 128;
-                qp_hdr *h = dst;
-                memset(dst, 0, 128);
-                h->magic = QP_MAGIC;
-                h->kind = QP_ADD;
-                h->op = n->op;
-                memcpy((uint8_t *)dst + 64, &a, sizeof a);
-                return 128;
+                return qp_args_record(dst, QP_ADD, n->op, &a, sizeof a);
             }
         }
         if (mul && oa >= -255 && oa <= 255 && ob >= -255 && ob <= 255 && oy >= -(1 << 23) && oy <= (1 << 23)) {
@@ -164,14 +169,7 @@ static size_t qp_build(const me_graph *g, const me_node *n, void *dst) {
              * the qint8 requantisation gives the reference's codes (qint8 mul) */
             me_qmul_u8_args a = {(int32_t)oa, (int32_t)ob, 0, 1, (int32_t)-oy};
             qp_rq(&rm, &a.mul, &a.shift);
-            if (!dst) return 128;
-            qp_hdr *h = dst;
-            memset(dst, 0, 128);
-            h->magic = QP_MAGIC;
-            h->kind = QP_MUL;
-            h->op = n->op;
-            memcpy((uint8_t *)dst + 64, &a, sizeof a);
-            return 128;
+            return qp_args_record(dst, QP_MUL, n->op, &a, sizeof a);
         }
         size_t bytes = 64 + 65536;
         if (!dst) return bytes;
