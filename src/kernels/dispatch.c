@@ -107,3 +107,13 @@ void me_mul_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const floa
                 int64_t sb, float *o, int64_t n) {
     binary(tp, (kern ? kern : me_eltwise_f32_select())->mul, a, sa, b, sb, o, n);
 }
+
+void me_max_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
+                int64_t sb, float *o, int64_t n) {
+    binary(tp, (kern ? kern : me_eltwise_f32_select())->max, a, sa, b, sb, o, n);
+}
+
+void me_min_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
+                int64_t sb, float *o, int64_t n) {
+    binary(tp, (kern ? kern : me_eltwise_f32_select())->min, a, sa, b, sb, o, n);
+}

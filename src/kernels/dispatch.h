@@ -29,6 +29,10 @@ void me_add_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const floa
                 int64_t sb, float *o, int64_t n);
 void me_mul_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
                 int64_t sb, float *o, int64_t n);
+void me_max_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
+                int64_t sb, float *o, int64_t n);
+void me_min_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
+                int64_t sb, float *o, int64_t n);
 
 /* y = f(x) over n floats with the unary_f32 row `op` of kern (NULL: the
  * dispatch choice), split over threads in 64-element-aligned chunks (each

@@ -7,6 +7,7 @@
 #define ADD_S(x, y) ((x) + (y))
 #define MUL_S(x, y) ((x) * (y))
 #define MAX_S(x, y) ((x) > (y) ? (x) : (y))
+#define MIN_S(x, y) ((x) < (y) ? (x) : (y))
 
 #define ROW(NAME, VOP, OP)                                                                              \
     void NAME(const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {              \
@@ -33,5 +34,6 @@
     }
 ROW(me_add_f32_row__avx2, _mm256_add_ps, ADD_S)
 ROW(me_mul_f32_row__avx2, _mm256_mul_ps, MUL_S)
+ROW(me_min_f32_row__avx2, _mm256_min_ps, MIN_S)
 ROW(me_max_f32_row__avx2, _mm256_max_ps, MAX_S)
 #endif

@@ -73,14 +73,14 @@ typedef struct me_dwconv_f32_kernel {
 } me_dwconv_f32_kernel;
 
 /* ---- eltwise_f32: o[i] = a[i*sa] op b[i*sb], sa/sb in {0,1} (broadcast row) ----
- * Exact IEEE add/multiply, and max = a > b ? a : b (b when either is NaN, as
- * x86's maxps), so every variant matches the reference bit for bit. o may be
+ * Exact IEEE add/multiply, max = a > b ? a : b and min = a < b ? a : b (b when
+ * either is NaN, as x86's maxps / minps), so every variant matches the reference bit for bit. o may be
  * a or b (the pooling accumulators). */
 typedef void (*me_binary_f32_row_fn)(const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n);
 typedef struct me_eltwise_f32_kernel {
     const char *id;
     unsigned isa;
-    me_binary_f32_row_fn add, mul, max;
+    me_binary_f32_row_fn add, mul, max, min;
 } me_eltwise_f32_kernel;
 
 /* ---- blockq_dot: GGML Q4_0 / Q8_0 weight rows against prepared Q8_0 activation rows ----
@@ -325,9 +325,10 @@ ME_KERNEL_FAMILY_DECL(norm_f32)
 #define X(id, isa, fn) void fn(const me_dwconv_f32_args *, int64_t, float *);
 #include "dwconv_f32.inc"
 #undef X
-#define X(id, isa, add, mul, max) void add(const float *, int64_t, const float *, int64_t, float *, int64_t); \
+#define X(id, isa, add, mul, max, min) void add(const float *, int64_t, const float *, int64_t, float *, int64_t); \
     void mul(const float *, int64_t, const float *, int64_t, float *, int64_t); \
-    void max(const float *, int64_t, const float *, int64_t, float *, int64_t);
+    void max(const float *, int64_t, const float *, int64_t, float *, int64_t); \
+    void min(const float *, int64_t, const float *, int64_t, float *, int64_t);
 #include "eltwise_f32.inc"
 #undef X
 #define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q) void q4_0(int64_t, const void *, const void *, size_t, int, float *); \

@@ -37,7 +37,7 @@ const int me_dwconv_f32_kernel_count = (int)(sizeof me_dwconv_f32_kernels / size
 DEFINE_SELECT(dwconv_f32)
 
 const me_eltwise_f32_kernel me_eltwise_f32_kernels[] = {
-#define X(id, isa, add, mul, max) {id, isa, add, mul, max},
+#define X(id, isa, add, mul, max, min) {id, isa, add, mul, max, min},
 #include "eltwise_f32.inc"
 #undef X
 };

@@ -195,6 +195,19 @@ static me_status act_run(const me_kernel_ctx *k, me_diag *d) {
     if (st != ME_OK) return st;
     me_dtype dt = k->in[0]->dtype;
     int64_t count = me_tensor_numel(k->in[0]);
+    if (dt == ME_DT_F32 && (k->node->op == ME_OP_RELU || k->node->op == ME_OP_RELU_MIN_MAX)) {
+        /* the eltwise_f32 rows: 0 > x ? 0 : x is x < 0 ? 0 : x (NaN and -0 kept),
+         * then lo > x ? lo : x and hi < v ? hi : v as the reference loop */
+        const me_eltwise_f32_kernel *ek = k->variant;
+        float zero = 0.0f;
+        if (kind == ACT_RELU) {
+            me_max_f32(k->pool, ek, &zero, 0, k->in_data[0], 1, k->out_data[0], count);
+        } else {
+            me_max_f32(k->pool, ek, &p.lo, 0, k->in_data[0], 1, k->out_data[0], count);
+            me_min_f32(k->pool, ek, &p.hi, 0, k->out_data[0], 1, k->out_data[0], count);
+        }
+        return ME_OK;
+    }
     if (dt == ME_DT_F32) {
         act_job j = {kind, &p, k->variant ? k->variant : me_unary_f32_select(), k->in_data[0], k->out_data[0]};
         /* element-wise, so chunks over threads give the same results */

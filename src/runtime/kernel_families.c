@@ -34,7 +34,9 @@ const me_kernel_family *me_kernel_family_of(const me_graph *g, const me_node *n)
     case ME_OP_ADD:
     case ME_OP_MULTIPLY:
     case ME_OP_POOL_MAX2D:
-    case ME_OP_POOL_AVG2D: return &eltwise_f32_family;
+    case ME_OP_POOL_AVG2D:
+    case ME_OP_RELU:
+    case ME_OP_RELU_MIN_MAX: return &eltwise_f32_family;
     case ME_OP_SIGMOID:
     case ME_OP_TANH:
     case ME_OP_NEURON:

@@ -60,16 +60,19 @@ static int elt_case(const me_eltwise_f32_kernel *kern, int64_t n, int64_t sa, in
     float *a = malloc(sizeof(float) * (size_t)(n + 1)), *b = malloc(sizeof(float) * (size_t)(n + 1));
     float *o = malloc(sizeof(float) * (size_t)(n + 1));
     for (int64_t i = 0; i <= n; i++) { a[i] = frand() * 3.0f; b[i] = frand() * 5.0f; }
-    /* max: ties, signed zeros and NaN on either side (the rule gives b) */
+    /* max / min: ties, signed zeros and NaN on either side (the rule gives b) */
     if (n > 5) { a[1] = b[1]; a[2] = -0.0f; b[2] = 0.0f; a[3] = NAN; b[4] = NAN; }
     int bad = 0;
-    for (int op = 0; op < 3; op++) {
+    const me_binary_f32_row_fn fns[4] = {kern->add, kern->mul, kern->max, kern->min};
+    for (int op = 0; op < 4; op++) {
         o[n] = -7.0f;
-        (op == 2 ? kern->max : op ? kern->mul : kern->add)(a, sa, b, sb, o, n);
+        fns[op](a, sa, b, sb, o, n);
         if (o[n] != -7.0f) bad = 1;
         for (int64_t i = 0; i < n; i++) {
             double x = a[sa ? i : 0], y = b[sb ? i : 0];
-            float want = op == 2 ? (x > y ? (float)x : (float)y) : (float)(op ? x * y : x + y); /* exact in double, rounded once */
+            float want = op == 3   ? (x < y ? (float)x : (float)y)
+                         : op == 2 ? (x > y ? (float)x : (float)y)
+                                   : (float)(op ? x * y : x + y); /* exact in double, rounded once */
             if (memcmp(&o[i], &want, sizeof want) != 0 && !(isnan(o[i]) && isnan(want))) { bad = 1; break; }
         }
     }
