@@ -2,12 +2,14 @@
  * public API, run it N times at T threads and print the timings as one JSON
  * line on stdout. Used by bench/run_bench.py; not installed.
  *
- *   me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]...
+ *   me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]... [--profile]
  *
  * Inputs are raw files in the model's input order; missing ones are filled with
  * a fixed pseudo-random pattern. "load_ms" is me_model_load, "session_ms"
  * me_session_create, "first_ms" the first run; "runs_ms" are the timed runs
- * after the warm-up runs. */
+ * after the warm-up runs. --profile also prints to stderr, per node (named
+ * by the tensor it produced), the summed time from the previous node's end
+ * over the timed runs, largest first (the observer's own cost included). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,43 @@ static int fail(const char *what, me_error *err) {
     return 1;
 }
 
+/* --profile: tensors arrive in the same order every run, so the k-th call of
+ * a run is the k-th slot. */
+enum { PROF_MAX = 4096 };
+typedef struct prof {
+    double last, ms[PROF_MAX];
+    char *name[PROF_MAX];
+    int k, n;
+} prof;
+
+static void prof_observe(void *user, const me_tensor_info *info, const void *data) {
+    (void)data;
+    prof *p = user;
+    double t = now_ms();
+    if (p->k < PROF_MAX) {
+        if (p->k == p->n) p->name[p->n++] = strdup(info->name);
+        p->ms[p->k++] += t - p->last;
+    }
+    p->last = now_ms();
+}
+
+static int prof_cmp(const void *a, const void *b) {
+    const double *x = *(double *const *)a, *y = *(double *const *)b;
+    return *x < *y ? 1 : *x > *y ? -1 : 0;
+}
+
+static void prof_print(prof *p, int iters) {
+    double *order[PROF_MAX], total = 0;
+    for (int i = 0; i < p->n; i++) { order[i] = &p->ms[i]; total += p->ms[i]; }
+    qsort(order, (size_t)p->n, sizeof *order, prof_cmp);
+    fprintf(stderr, "per node, mean of %d runs (ms), %.3f in all:\n", iters, total / (iters ? iters : 1));
+    for (int i = 0; i < p->n && i < 40; i++) {
+        int k = (int)(order[i] - p->ms);
+        fprintf(stderr, "  %8.4f  %5.1f%%  %s\n", p->ms[k] / (iters ? iters : 1), 100.0 * p->ms[k] / total, p->name[k]);
+    }
+    for (int i = 0; i < p->n; i++) free(p->name[i]);
+}
+
 static void *read_file(const char *path, size_t want) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -40,12 +79,13 @@ static void *read_file(const char *path, size_t want) {
 
 int main(int argc, char **argv) {
     const char *path = NULL, *inputs[16];
-    int n_inputs = 0, iters = 10, warmup = 1, threads = 1;
+    int n_inputs = 0, iters = 10, warmup = 1, threads = 1, profile = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc && n_inputs < 16) inputs[n_inputs++] = argv[++i];
+        else if (strcmp(argv[i], "--profile") == 0) profile = 1;
         else if (!path && argv[i][0] != '-') path = argv[i];
         else { fprintf(stderr, "usage: me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]...\n"); return 2; }
     }
@@ -79,9 +119,12 @@ int main(int argc, char **argv) {
     for (int i = 0; i < warmup; i++)
         if (me_session_run(s, &err) != ME_OK) return fail("run", err);
     double *runs = malloc(sizeof(double) * (size_t)(iters > 0 ? iters : 1));
-    if (!runs) return 1;
+    prof *pr = profile ? calloc(1, sizeof *pr) : NULL;
+    if (!runs || (profile && !pr)) return 1;
+    if (pr && me_session_set_observer(s, prof_observe, pr) != ME_OK) return fail("observer", NULL);
     for (int i = 0; i < iters; i++) {
         double a = now_ms();
+        if (pr) { pr->k = 0; pr->last = a; }
         if (me_session_run(s, &err) != ME_OK) return fail("run", err);
         runs[i] = now_ms() - a;
     }
@@ -89,6 +132,8 @@ int main(int argc, char **argv) {
            path, threads, t1 - t0, t2 - t1, t3 - t2);
     for (int i = 0; i < iters; i++) printf("%s%.3f", i ? ", " : "", runs[i]);
     printf("]}\n");
+    if (pr) prof_print(pr, iters);
+    free(pr);
     free(runs);
     me_session_destroy(s);
     me_model_free(m);

@@ -12,7 +12,8 @@ measures, in this one run:
     for `node ort_bench.js MODEL.onnx` (node start, ONNX Runtime session
     creation + first run); 1 thread each; medians of 5 after one warm-up;
   - steady-state latency at 1 and 2 threads, the same input on both sides,
-    median of repeated runs inside one process (start-up excluded);
+    median of repeated runs inside one process (start-up excluded), as many
+    as fill about 3 s (5 to 2000) after a tenth as many warm-up runs;
   - int8 (A8W8, per-channel weights) against our own float32, 2 threads;
   - LLM prefill (128 tokens) and decode tokens/s against llama.cpp
     (node-llama-cpp, CPU, its default f16 KV cache) at 1 and 2 threads;
@@ -221,11 +222,14 @@ class Bench:
             self.row(name, "start-up (ms, 1T)", NA(bad.why()), "", "")
             return
 
-        iters = max(5, min(40, int(round((1500 if self.quick else 4000) / max(first_ms, 1.0)))))
+        # a time budget, not a fixed count: 40 runs of a 0.2 ms model measured its
+        # first 8 ms (clock ramp, thread wake-ups), not its steady state
+        iters = max(5, min(2000, int(round((1000 if self.quick else 3000) / max(first_ms, 0.05)))))
+        warm = max(2, iters // 10)
         for t in (1, 2):
             log("%s: latency at %d thread%s (%d runs)" % (name, t, "s" if t > 1 else "", iters))
-            a = self.ours_run(art, inputs, t, iters, 2)
-            b = self.ort_run(onnx, inputs, t, iters, 2)
+            a = self.ours_run(art, inputs, t, iters, warm)
+            b = self.ort_run(onnx, inputs, t, iters, warm)
             if a.rc != 0 or b.rc != 0:
                 self.row(name, "latency %dT (ms, median)" % t, NA((a if a.rc else b).why()), "", "")
                 continue
@@ -237,11 +241,11 @@ class Bench:
                 rss_row = ("%.0f" % a.rss_mb, "ORT %.0f (node included)" % b.rss_mb, "%.2f" % (a.rss_mb / b.rss_mb))
 
         if name in INT8_MODELS:
-            self.int8(mdir, name, onnx, inputs, iters)
+            self.int8(mdir, name, onnx, inputs, iters, warm)
         if "rss_mb" in res:
             self.row(name, "peak RSS (MB, 1T steady-state process)", *rss_row)
 
-    def int8(self, mdir, name, onnx, inputs, iters):
+    def int8(self, mdir, name, onnx, inputs, iters, warm):
         res = self.results[name]
         q = os.path.join(mdir, name + ".a8w8.bin")
         log("%s: int8 (A8W8 per-channel)" % name)
@@ -250,7 +254,7 @@ class Bench:
         if c.rc != 0:
             self.row(name, "int8 A8W8 latency 2T vs our float32", NA(c.why()), "", "")
             return
-        a = self.ours_run(q, inputs, 2, iters, 2)
+        a = self.ours_run(q, inputs, 2, iters, warm)
         if a.rc != 0:
             self.row(name, "int8 A8W8 latency 2T vs our float32", NA(a.why()), "", "")
             return

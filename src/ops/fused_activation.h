@@ -35,13 +35,16 @@ enum { ME_FUSED_ACT_SILU = 3, ME_FUSED_ACT_GELU = 4, ME_FUSED_ACT_HARD_SWISH = 5
 static inline void me_apply_fused_activation(const me_node *n, float *data, int64_t count) {
     int64_t act = me_param_int(n, "activation", ME_FUSED_ACT_NONE);
     if (act == ME_FUSED_ACT_RELU) {
-        for (int64_t i = 0; i < count; i++)
-            if (data[i] < 0.0f) data[i] = 0.0f;
+        /* eltwise_f32 rows (exact): 0 > x ? 0 : x, which keeps NaN and -0 */
+        float zero = 0.0f;
+        if (count > 0) me_eltwise_f32_select()->max(&zero, 0, data, 1, data, count);
     } else if (act == ME_FUSED_ACT_RELU_MIN_MAX) {
+        /* min(max(x, lo), hi) as ONNX Clip: lo > x ? lo : x, then hi < v ? hi : v */
         float lo = (float)me_param_float(n, "activation_min", 0.0), hi = (float)me_param_float(n, "activation_max", 0.0);
-        for (int64_t i = 0; i < count; i++) { /* min(max(x, lo), hi), as ONNX Clip */
-            float v = data[i] < lo ? lo : data[i];
-            data[i] = v > hi ? hi : v;
+        if (count > 0) {
+            const me_eltwise_f32_kernel *ek = me_eltwise_f32_select();
+            ek->max(&lo, 0, data, 1, data, count);
+            ek->min(&hi, 0, data, 1, data, count);
         }
     } else if (act == ME_FUSED_ACT_SILU) {
         if (count > 0) me_unary_f32_fn_of(NULL, ME_UNARY_SILU)(data, data, count);

@@ -168,6 +168,13 @@ void me_parallel_for(me_threadpool *p, int64_t n, int64_t align, me_parallel_fn 
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
+    /* The job's argument usually sits in the caller's stack frame, and the
+     * workers read it while this thread runs chunks in the frames below it. A
+     * gap of two cache lines keeps those frames' spills off the argument's
+     * line: sharing it (which depends on where ASLR puts the stack) made two
+     * threads slower than one. */
+    volatile char *gap = __builtin_alloca(128);
+    gap[0] = 0;
     run_chunks(p);
     for (int s = 0; s < SPIN_ROUNDS && __atomic_load_n(&p->done_chunks, __ATOMIC_ACQUIRE) != n_chunks; s++)
         cpu_relax();
