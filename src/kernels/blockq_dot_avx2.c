@@ -24,27 +24,38 @@ static inline __m256i bq_dot_q8_avx2(__m256i w, __m256i a) {
  * 32-bit lane). Per block the 8 vpmaddubsw of nibbles (0..15) x quants (|q| <= 128) sum
  * in 16 bits without overflow (8 * 2 * 15 * 128 < 2^15), vpmaddwd makes the row sums,
  * and the activation block's -8 * sum is added. Up to 4 activation rows share an unpack. */
-BQ_INLINE void p4_tile_avx2(int64_t nb, const uint8_t *grp, int h, const uint8_t *act, size_t as, int R, __m256i live,
-                            float *y, size_t ys, size_t pf) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const uint8_t *sc = grp + (size_t)nb * 256 + 16 * h;
+/* Q8: the p8 form (kernels.h). Its unsigned quants + 128 would overflow vpmaddubsw's
+ * 16-bit pair sums, so they go back to signed (xor 0x80) and the signs move onto the
+ * activations as in the Q8_0 row kernel (|w| <= 128, |q| <= 127: a pair sum fits), each
+ * vector's pairs widened by vpmaddwd; no -128 * sum correction is needed then. */
+BQ_INLINE void p4_tile_avx2(const int Q8, int64_t nb, const uint8_t *grp, int h, const uint8_t *act, size_t as, int R,
+                            __m256i live, float *y, size_t ys, size_t pf) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
+    const size_t bb = Q8 ? 512 : 256;
+    const uint8_t *sc = grp + (size_t)nb * bb + 16 * h;
     const size_t doff = (size_t)nb * 32, coff = (size_t)nb * 36;
     __m256 facc[4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) facc[r] = _mm256_setzero_ps();
     for (int64_t k = 0; k < nb; k++) {
-        const uint8_t *b = grp + (size_t)k * 256 + 32 * h;
-        __m256i lo[4], hi[4];
+        const uint8_t *b = grp + (size_t)k * bb + 32 * h;
+        __m256i lo[8], hi[4];
         if (pf) { /* the same block of the next group (see the AVX-512 variant) */
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) _mm_prefetch((const char *)(b + pf + 64 * p), _MM_HINT_T0);
+#pragma GCC unroll 8
+            for (int p = 0; p < 8; p++)
+                if (Q8 || p < 4) _mm_prefetch((const char *)(b + pf + 64 * p), _MM_HINT_T0);
             if (!(k & 1)) _mm_prefetch((const char *)(sc + pf + (size_t)k * 32), _MM_HINT_T0);
         }
+        if (Q8) { /* lo: the signed quants of vector p (elements 4p..4p+3); hi unused */
+#pragma GCC unroll 8
+            for (int p = 0; p < 8; p++) lo[p] = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(b + 64 * p)), flip);
+        } else {
 #pragma GCC unroll 4
-        for (int p = 0; p < 4; p++) {
-            const __m256i v = _mm256_load_si256((const __m256i *)(b + 64 * p));
-            lo[p] = _mm256_and_si256(v, m4);
-            hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            for (int p = 0; p < 4; p++) {
+                const __m256i v = _mm256_load_si256((const __m256i *)(b + 64 * p));
+                lo[p] = _mm256_and_si256(v, m4);
+                hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            }
         }
         const __m256 dw = bq_halves_to_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(sc + (size_t)k * 32))));
 #pragma GCC unroll 4
@@ -54,16 +65,29 @@ BQ_INLINE void p4_tile_avx2(int64_t nb, const uint8_t *grp, int h, const uint8_t
             float da;
             memcpy(&cv, a + coff + (size_t)k * 4, 4);
             memcpy(&da, a + doff + (size_t)k * 4, 4);
-            __m256i s16 = _mm256_setzero_si256();
+            __m256i isum;
+            if (Q8) {
+                isum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+                for (int p = 0; p < 8; p++) {
+                    int32_t a0;
+                    memcpy(&a0, qa + 4 * p, 4);
+                    const __m256i pr = _mm256_maddubs_epi16(_mm256_sign_epi8(lo[p], lo[p]),
+                                                            _mm256_sign_epi8(_mm256_set1_epi32(a0), lo[p]));
+                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pr, ones));
+                }
+            } else {
+                __m256i s16 = _mm256_setzero_si256();
 #pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) {
-                int32_t a0, a1;
-                memcpy(&a0, qa + 4 * p, 4);
-                memcpy(&a1, qa + 16 + 4 * p, 4);
-                s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[p], _mm256_set1_epi32(a0)));
-                s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[p], _mm256_set1_epi32(a1)));
+                for (int p = 0; p < 4; p++) {
+                    int32_t a0, a1;
+                    memcpy(&a0, qa + 4 * p, 4);
+                    memcpy(&a1, qa + 16 + 4 * p, 4);
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[p], _mm256_set1_epi32(a0)));
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[p], _mm256_set1_epi32(a1)));
+                }
+                isum = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(cv));
             }
-            const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(cv));
             facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(da)), facc[r]);
         }
     }
@@ -122,9 +146,9 @@ void me_blockq_p4_quant__avx2(const float *x, int64_t nb, void *out) {
     }
 }
 
-void me_blockq_p4_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, int64_t nr,
-                          float *y, size_t ys) {
-    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+BQ_INLINE void pq_groups_avx2(const int Q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
+                              int64_t nr, float *y, size_t ys) {
+    const size_t gs = Q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
     const uint8_t *a = act;
     for (int64_t g = 0; g < ng; g++) {
         const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs;
@@ -133,14 +157,24 @@ void me_blockq_p4_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, co
             const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nw - 8 * h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
             float *yg = y + (size_t)g * ME_BLOCKQ_P4_ROWS + 8 * h;
             int64_t r = 0;
-            for (; r + 4 <= nr; r += 4) p4_tile_avx2(nb, grp, h, a + (size_t)r * as, as, 4, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs);
+            for (; r + 4 <= nr; r += 4) p4_tile_avx2(Q8, nb, grp, h, a + (size_t)r * as, as, 4, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs);
             switch (nr - r) {
-            case 3: p4_tile_avx2(nb, grp, h, a + (size_t)r * as, as, 3, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
-            case 2: p4_tile_avx2(nb, grp, h, a + (size_t)r * as, as, 2, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
-            case 1: p4_tile_avx2(nb, grp, h, a + (size_t)r * as, as, 1, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
+            case 3: p4_tile_avx2(Q8, nb, grp, h, a + (size_t)r * as, as, 3, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
+            case 2: p4_tile_avx2(Q8, nb, grp, h, a + (size_t)r * as, as, 2, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
+            case 1: p4_tile_avx2(Q8, nb, grp, h, a + (size_t)r * as, as, 1, live, yg + (size_t)r * ys, ys, r || h ? 0 : gs); break;
             default: break;
             }
         }
     }
+}
+
+void me_blockq_p4_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, int64_t nr,
+                          float *y, size_t ys) {
+    pq_groups_avx2(0, nb, w, ng, nw_last, act, as, nr, y, ys);
+}
+
+void me_blockq_p8_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, int64_t nr,
+                          float *y, size_t ys) {
+    pq_groups_avx2(1, nb, w, ng, nw_last, act, as, nr, y, ys);
 }
 #endif

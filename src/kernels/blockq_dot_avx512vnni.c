@@ -270,28 +270,37 @@ void me_blockq_gemm_q8_0__avx512vnni(int64_t nb, const void *w, size_t w_stride,
  * nibbles x signed quants), the lanes starting from the activation block's -8 * sum:
  * 8 vpdpbusd give the exact block sums of 16 rows. The nibbles are unpacked once per
  * block for up to 8 activation rows. */
-BQ_INLINE void p4_tile(int64_t nb, const uint8_t *grp, const uint8_t *act, size_t as, int R, __mmask16 live, float *y,
-                       size_t ys, size_t pf) {
+/* Q8: the p8 form instead (kernels.h): 8 quant vectors per block, unsigned quants + 128,
+ * the lanes starting from 16 * c = -128 * the activation block's sum */
+BQ_INLINE void p4_tile(const int Q8, int64_t nb, const uint8_t *grp, const uint8_t *act, size_t as, int R,
+                       __mmask16 live, float *y, size_t ys, size_t pf) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const uint8_t *sc = grp + (size_t)nb * 256;
+    const size_t bb = Q8 ? 512 : 256;
+    const uint8_t *sc = grp + (size_t)nb * bb;
     const size_t doff = (size_t)nb * 32, coff = (size_t)nb * 36;
     __m512 facc[8];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) facc[r] = _mm512_setzero_ps();
     for (int64_t k = 0; k < nb; k++) {
-        const uint8_t *b = grp + (size_t)k * 256;
+        const uint8_t *b = grp + (size_t)k * bb;
         __m512i lo[4], hi[4];
         /* the same block of the next group: the hardware prefetchers do not run far enough ahead */
         if (pf) {
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) _mm_prefetch((const char *)(b + pf + 64 * p), _MM_HINT_T0);
+#pragma GCC unroll 8
+            for (int p = 0; p < 8; p++)
+                if (Q8 || p < 4) _mm_prefetch((const char *)(b + pf + 64 * p), _MM_HINT_T0);
             if (!(k & 1)) _mm_prefetch((const char *)(sc + pf + (size_t)k * 32), _MM_HINT_T0);
         }
 #pragma GCC unroll 4
         for (int p = 0; p < 4; p++) {
-            const __m512i v = _mm512_load_si512((const void *)(b + 64 * p));
-            lo[p] = _mm512_and_si512(v, m4);
-            hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            if (Q8) { /* elements 4p..4p+3 and 16+4p..16+4p+3, as the nibbles below */
+                lo[p] = _mm512_load_si512((const void *)(b + 64 * p));
+                hi[p] = _mm512_load_si512((const void *)(b + 256 + 64 * p));
+            } else {
+                const __m512i v = _mm512_load_si512((const void *)(b + 64 * p));
+                lo[p] = _mm512_and_si512(v, m4);
+                hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
         }
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + (size_t)k * 32)));
 #pragma GCC unroll 8
@@ -301,7 +310,7 @@ BQ_INLINE void p4_tile(int64_t nb, const uint8_t *grp, const uint8_t *act, size_
             float da;
             memcpy(&cv, a + coff + (size_t)k * 4, 4);
             memcpy(&da, a + doff + (size_t)k * 4, 4);
-            __m512i i0 = _mm512_set1_epi32(cv), i1 = _mm512_setzero_si512();
+            __m512i i0 = _mm512_set1_epi32(Q8 ? 16 * cv : cv), i1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
             for (int p = 0; p < 4; p++) {
                 int32_t a0, a1;
@@ -350,9 +359,9 @@ void me_blockq_p4_quant__avx512vnni(const float *x, int64_t nb, void *out) {
     }
 }
 
-void me_blockq_p4_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
-                                int64_t nr, float *y, size_t ys) {
-    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+BQ_INLINE void pq_groups(const int Q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
+                         int64_t nr, float *y, size_t ys) {
+    const size_t gs = Q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
     const uint8_t *a = act;
     for (int64_t g = 0; g < ng; g++) {
         const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs;
@@ -360,19 +369,30 @@ void me_blockq_p4_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_la
         const __mmask16 live = (__mmask16)((1u << nw) - 1u);
         float *yg = y + (size_t)g * ME_BLOCKQ_P4_ROWS;
         int64_t r = 0;
-        for (; r + 8 <= nr; r += 8) p4_tile(nb, grp, a + (size_t)r * as, as, 8, live, yg + (size_t)r * ys, ys, r ? 0 : gs);
+        for (; r + 8 <= nr; r += 8) p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 8, live, yg + (size_t)r * ys, ys, r ? 0 : gs);
         switch (nr - r) {
-        case 7: p4_tile(nb, grp, a + (size_t)r * as, as, 7, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 6: p4_tile(nb, grp, a + (size_t)r * as, as, 6, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 5: p4_tile(nb, grp, a + (size_t)r * as, as, 5, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 4: p4_tile(nb, grp, a + (size_t)r * as, as, 4, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 3: p4_tile(nb, grp, a + (size_t)r * as, as, 3, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 2: p4_tile(nb, grp, a + (size_t)r * as, as, 2, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
-        case 1: p4_tile(nb, grp, a + (size_t)r * as, as, 1, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 7: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 7, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 6: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 6, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 5: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 5, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 4: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 4, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 3: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 3, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 2: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 2, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
+        case 1: p4_tile(Q8, nb, grp, a + (size_t)r * as, as, 1, live, yg + (size_t)r * ys, ys, r ? 0 : gs); break;
         default: break;
         }
     }
 }
+
+void me_blockq_p4_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
+                                int64_t nr, float *y, size_t ys) {
+    pq_groups(0, nb, w, ng, nw_last, act, as, nr, y, ys);
+}
+
+void me_blockq_p8_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
+                                int64_t nr, float *y, size_t ys) {
+    pq_groups(1, nb, w, ng, nw_last, act, as, nr, y, ys);
+}
+
 /* ---- K-quants against Q8_K (256-bit VNNI): per super-block exact integer sums ----
  * The weights are the unsigned operand (Q4_K nibbles 0..15; Q6_K quants + 32, 0..63),
  * the activations the signed one; each 32-element chunk's 8 lanes are multiplied by

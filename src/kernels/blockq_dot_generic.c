@@ -85,36 +85,46 @@ void me_blockq_gemm_q8_0__generic(int64_t nb, const void *w, size_t w_stride, in
     gemm_ref(0, nb, w, w_stride, nw, act, act_stride, nr, y, y_stride);
 }
 
-/* ---- pre-packed Q4_0 (kernels.h): the layout and its reference kernel ---- */
+/* ---- pre-packed Q4_0 / Q8_0 (kernels.h): the layouts and their reference kernel ---- */
 
-void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
-    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+/* p4 (q8 0: 16 quant bytes of nibbles per row and block) or p8 (q8 1: 32 quants + 128) */
+static void pack_groups(int q8, const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
+    const size_t gs = q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb), bb = q8 ? 512 : 256;
+    const size_t wb = q8 ? 34 : 18;
     const int64_t ng = (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS;
     for (int64_t g = 0; g < ng; g++) {
-        uint8_t *grp = (uint8_t *)dst + (size_t)g * gs, *sc = grp + (size_t)nb * 256;
+        uint8_t *grp = (uint8_t *)dst + (size_t)g * gs, *sc = grp + (size_t)nb * bb;
         const int nw = m - g * ME_BLOCKQ_P4_ROWS < ME_BLOCKQ_P4_ROWS ? (int)(m - g * ME_BLOCKQ_P4_ROWS) : ME_BLOCKQ_P4_ROWS;
         const uint8_t *rows = (const uint8_t *)w + (size_t)(g * ME_BLOCKQ_P4_ROWS) * row_bytes;
-        if (nw < ME_BLOCKQ_P4_ROWS) memset(grp, 0, gs); /* rows past the matrix */
-        memset(sc + (size_t)nb * 32, 0, gs - (size_t)nb * 288); /* padding after the scales */
+        if (nw < ME_BLOCKQ_P4_ROWS) memset(grp, 0, gs); /* rows past the matrix (scale 0) */
+        memset(sc + (size_t)nb * 32, 0, gs - (size_t)nb * (bb + 32)); /* padding after the scales */
         for (int64_t k = 0; k < nb; k++) {
-            uint8_t *blk = grp + k * 256;
+            uint8_t *blk = grp + k * bb;
             for (int j = 0; j < nw; j++) {
-                const uint8_t *src = rows + (size_t)j * row_bytes + (size_t)k * 18;
-                memcpy(blk + 4 * j, src + 2, 4);
-                memcpy(blk + 64 + 4 * j, src + 6, 4);
-                memcpy(blk + 128 + 4 * j, src + 10, 4);
-                memcpy(blk + 192 + 4 * j, src + 14, 4);
+                const uint8_t *src = rows + (size_t)j * row_bytes + (size_t)k * wb;
+                for (int p = 0; p < (q8 ? 8 : 4); p++)
+                    for (int i = 0; i < 4; i++)
+                        blk[64 * p + 4 * j + i] = (uint8_t)(q8 ? src[2 + 4 * p + i] ^ 0x80u : src[2 + 4 * p + i]);
                 memcpy(sc + k * 32 + 2 * j, src, 2);
             }
         }
     }
 }
 
-void me_blockq_p4_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
-                             int64_t nr, float *y, size_t y_stride) {
-    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
+    pack_groups(0, w, row_bytes, m, nb, dst);
+}
+
+void me_blockq_p8_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
+    pack_groups(1, w, row_bytes, m, nb, dst);
+}
+
+/* p4 (q8 0) and p8 (q8 1): the exact isum of each block, then the float sum in order */
+static void pq_ref(int q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
+                   int64_t nr, float *y, size_t y_stride) {
+    const size_t gs = q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb), bb = q8 ? 512 : 256;
     for (int64_t g = 0; g < ng; g++) {
-        const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs, *sc = grp + (size_t)nb * 256;
+        const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs, *sc = grp + (size_t)nb * bb;
         const int nw = g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS;
         for (int64_t r = 0; r < nr; r++) {
             const uint8_t *row = (const uint8_t *)act + (size_t)r * act_stride;
@@ -126,19 +136,35 @@ void me_blockq_p4_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last,
                     int32_t isum;
                     memcpy(&da, row + (size_t)nb * 32 + (size_t)k * 4, 4);
                     memcpy(&isum, row + (size_t)nb * 36 + (size_t)k * 4, 4);
-                    const uint8_t *blk = grp + k * 256;
+                    const uint8_t *blk = grp + k * bb;
                     const int8_t *qa = q + k * 32;
-                    for (int p = 0; p < 4; p++)
-                        for (int i = 0; i < 4; i++) {
-                            const int b = blk[64 * p + 4 * j + i];
-                            isum += (b & 15) * qa[4 * p + i] + (b >> 4) * qa[16 + 4 * p + i];
-                        }
+                    if (q8) {
+                        isum *= 16;
+                        for (int p = 0; p < 8; p++)
+                            for (int i = 0; i < 4; i++) isum += blk[64 * p + 4 * j + i] * qa[4 * p + i];
+                    } else {
+                        for (int p = 0; p < 4; p++)
+                            for (int i = 0; i < 4; i++) {
+                                const int b = blk[64 * p + 4 * j + i];
+                                isum += (b & 15) * qa[4 * p + i] + (b >> 4) * qa[16 + 4 * p + i];
+                            }
+                    }
                     sumf += (float)isum * (half_to_float(sc + k * 32 + 2 * j) * da);
                 }
                 y[(size_t)r * y_stride + (size_t)(g * ME_BLOCKQ_P4_ROWS + j)] = sumf;
             }
         }
     }
+}
+
+void me_blockq_p4_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
+                             int64_t nr, float *y, size_t y_stride) {
+    pq_ref(0, nb, w, ng, nw_last, act, act_stride, nr, y, y_stride);
+}
+
+void me_blockq_p8_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
+                             int64_t nr, float *y, size_t y_stride) {
+    pq_ref(1, nb, w, ng, nw_last, act, act_stride, nr, y, y_stride);
 }
 
 float me_blockq_round_half(float f) {

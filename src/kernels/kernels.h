@@ -138,6 +138,14 @@ typedef void (*me_blockq_p4_fn)(int64_t nb, const void *w, int64_t ng, int nw_la
 /* Packs m Q4_0 weight rows of nb blocks (row_bytes apart) into the layout above
  * (ceil(m / 16) groups). */
 void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst);
+/* Pre-packed Q8_0 form (p8): the same groups of 16 rows, ME_BLOCKQ_P8_GROUP_BYTES(nb)
+ * bytes each; block k's quants at 512 * k: 8 vectors of 64 bytes, vector p holding
+ * quants 4p..4p+3 of each row (row j at 4j) plus 128 (unsigned, 0..255), then at
+ * 512 * nb the fp16 scales as in p4. Same activation rows as p4; the exact isum is
+ * 16 * c + sum u * q (16 * c = -128 * the quant sum takes the +128 back). p8
+ * computes what p4 does for these weights, with the same guarantees. */
+#define ME_BLOCKQ_P8_GROUP_BYTES(nb) ((size_t)(nb) * 512u + ((size_t)(nb) * 32u + 63u) / 64u * 64u)
+void me_blockq_p8_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst);
 /* p4q: one float row of nb * 32 values into the p4 activation layout, quantised to
  * Q8_0 as ggml's x86 build does: amax = the largest |x| (NaN elements count as 0),
  * d = amax / 127 rounded to fp16, q = round-half-even(x * (127 / amax)) (0 when
@@ -169,6 +177,7 @@ typedef struct me_blockq_dot_kernel {
     me_blockq_kdot_fn q4_k, q6_k;
     me_blockq_p4_fn p4_0;
     me_blockq_p4_quant_fn p4q;
+    me_blockq_p4_fn p8_0;
 } me_blockq_dot_kernel;
 #define ME_BLOCKQ_GEMM_PROTO(name)                                                                            \
     void name(int64_t nb, const void *w, size_t w_stride, int nw, const void *act, size_t act_stride, int64_t nr, \
@@ -331,10 +340,11 @@ ME_KERNEL_FAMILY_DECL(norm_f32)
     void min(const float *, int64_t, const float *, int64_t, float *, int64_t);
 #include "eltwise_f32.inc"
 #undef X
-#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q) void q4_0(int64_t, const void *, const void *, size_t, int, float *); \
+#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q, p8) void q4_0(int64_t, const void *, const void *, size_t, int, float *); \
     void q8_0(int64_t, const void *, const void *, size_t, int, float *); \
     void p4(int64_t, const void *, int64_t, int, const void *, size_t, int64_t, float *, size_t); \
-    void p4q(const float *, int64_t, void *);
+    void p4q(const float *, int64_t, void *); \
+    void p8(int64_t, const void *, int64_t, int, const void *, size_t, int64_t, float *, size_t);
 #include "blockq_dot.inc"
 #undef X
 #define ME_UNARY_F32_PROTO(fn, sfx) void me_unary_f32_##fn##__##sfx(const float *, float *, int64_t);

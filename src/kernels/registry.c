@@ -45,7 +45,7 @@ const int me_eltwise_f32_kernel_count = (int)(sizeof me_eltwise_f32_kernels / si
 DEFINE_SELECT(eltwise_f32)
 
 const me_blockq_dot_kernel me_blockq_dot_kernels[] = {
-#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q) {id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q},
+#define X(id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q, p8) {id, isa, q4_0, q8_0, g4_0, g8_0, k4, k6, p4, p4q, p8},
 #include "blockq_dot.inc"
 #undef X
 };

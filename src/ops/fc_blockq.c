@@ -446,15 +446,22 @@ static void fc_rows(void *arg, int64_t o0, int64_t o1) {
     free(kb);
 }
 
-/* ---- pre-packed Q4_0 weights (kernels.h ME_BLOCKQ_P4_*) ---- */
+/* ---- pre-packed Q4_0 / Q8_0 weights (kernels.h ME_BLOCKQ_P4_* / P8_*) ---- */
+
+static size_t packed_group_bytes(int wtype, int64_t nb) {
+    return wtype == ME_GGML_Q8_0 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
+}
 
 size_t me_fc_blockq_packed_bytes(const me_tensor *w, int64_t m, int64_t n) {
-    if (me_lowp_ggml_type(w) != ME_GGML_Q4_0 || !(w->flags & ME_TF_STATIC) || !w->data || m <= 0 || n <= 0 || n % 32)
+    const int wtype = me_lowp_ggml_type(w);
+    if ((wtype != ME_GGML_Q4_0 && wtype != ME_GGML_Q8_0) || !(w->flags & ME_TF_STATIC) || !w->data || m <= 0 ||
+        n <= 0 || n % 32)
         return 0;
-    const size_t nb = (size_t)n / 32, row = me_blockq_row_bytes(ME_GGML_Q4_0, n);
+    const size_t nb = (size_t)n / 32, row = me_blockq_row_bytes(wtype, n);
     size_t raw, total;
-    if (!row || !me_mul_size(row, (size_t)m, &raw) || w->nbytes < raw || nb > (SIZE_MAX - 64) / 288 ||
-        !me_mul_size((size_t)(m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS, ME_BLOCKQ_P4_GROUP_BYTES(nb), &total))
+    if (!row || !me_mul_size(row, (size_t)m, &raw) || w->nbytes < raw || nb > (SIZE_MAX - 64) / 576 ||
+        !me_mul_size((size_t)(m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS, packed_group_bytes(wtype, (int64_t)nb),
+                     &total))
         return 0;
     return total;
 }
@@ -462,7 +469,9 @@ size_t me_fc_blockq_packed_bytes(const me_tensor *w, int64_t m, int64_t n) {
 me_status me_fc_blockq_pack(const me_node *nd, const me_tensor *w, int64_t m, int64_t n, void *dst, me_diag *d) {
     if (!me_fc_blockq_packed_bytes(w, m, n))
         return me_fail(d, ME_ERR_INTERNAL, "node '%s': FullyConnected weights cannot be packed", nd->name);
-    me_blockq_p4_pack(w->data, me_blockq_row_bytes(ME_GGML_Q4_0, n), m, n / 32, dst);
+    const int wtype = me_lowp_ggml_type(w);
+    (wtype == ME_GGML_Q8_0 ? me_blockq_p8_pack : me_blockq_p4_pack)(w->data, me_blockq_row_bytes(wtype, n), m, n / 32,
+                                                                   dst);
     return ME_OK;
 }
 
@@ -494,14 +503,19 @@ static void p4_rows(void *arg, int64_t g0, int64_t g1) {
         for (int64_t o = g0 * ME_BLOCKQ_P4_ROWS; o < o1; o++) j->y[b * j->m + o] += j->bias[o];
 }
 
-me_status me_fc_lowp_packed(const me_node *nd, const float *x, const void *packed, const float *bias, int64_t batch,
-                            int64_t m, int64_t n, float *y, struct me_threadpool *pool, me_diag *d) {
+me_status me_fc_lowp_packed(const me_node *nd, const me_tensor *w, const float *x, const void *packed,
+                            const float *bias, int64_t batch, int64_t m, int64_t n, float *y,
+                            struct me_threadpool *pool, me_diag *d) {
     if (m <= 0 || n <= 0 || n % 32)
         return me_fail(d, ME_ERR_FORMAT, "node '%s' (FullyConnected): %lld input features do not fill whole blocks",
                        nd->name, (long long)n);
     const int64_t nb = n / 32;
+    const int wtype = me_lowp_ggml_type(w);
+    if (wtype != ME_GGML_Q4_0 && wtype != ME_GGML_Q8_0)
+        return me_fail(d, ME_ERR_INTERNAL, "node '%s' (FullyConnected): packed weights of an unpackable type", nd->name);
     const me_blockq_dot_kernel *kern = me_blockq_dot_select();
-    p4_job j = {kern->p4_0, kern->p4q, packed, NULL, x, bias, y, ME_BLOCKQ_P4_GROUP_BYTES(nb),
+    p4_job j = {wtype == ME_GGML_Q8_0 ? kern->p8_0 : kern->p4_0, kern->p4q, packed, NULL, x, bias, y,
+                packed_group_bytes(wtype, nb),
                 me_align_up(ME_BLOCKQ_P4_ACT_BYTES(nb), 64), nb, (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS,
                 batch, m};
     size_t act_bytes;

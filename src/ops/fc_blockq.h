@@ -20,13 +20,14 @@ struct me_threadpool;
 me_status me_fc_lowp(const me_node *nd, const me_tensor *w, const float *x, const void *wdata, const float *bias,
                      int64_t batch, int64_t m, int64_t n, float *y, struct me_threadpool *pool, me_diag *d);
 
-/* Pre-packed GGUF weights (Q4_0 only; kernels.h ME_BLOCKQ_P4_*): the bytes the packed
+/* Pre-packed GGUF weights (Q4_0 and Q8_0; kernels.h ME_BLOCKQ_P4_* / P8_*): the bytes the packed
  * layout of W [m, n] takes (0: not packable), packing it, and the FullyConnected over it
  * (same contract as me_fc_lowp, each result within float rounding of it). */
 size_t me_fc_blockq_packed_bytes(const me_tensor *w, int64_t m, int64_t n);
 me_status me_fc_blockq_pack(const me_node *nd, const me_tensor *w, int64_t m, int64_t n, void *dst, me_diag *d);
-me_status me_fc_lowp_packed(const me_node *nd, const float *x, const void *packed, const float *bias, int64_t batch,
-                            int64_t m, int64_t n, float *y, struct me_threadpool *pool, me_diag *d);
+me_status me_fc_lowp_packed(const me_node *nd, const me_tensor *w, const float *x, const void *packed,
+                            const float *bias, int64_t batch, int64_t m, int64_t n, float *y,
+                            struct me_threadpool *pool, me_diag *d);
 
 /* Quantise one activation row of n floats to the vec_dot companion of weight type
  * wtype, in ggml's block layout (out: me_fc_act_bytes(wtype, n) bytes). */

@@ -73,7 +73,7 @@ static size_t fc_packed_bytes(const me_graph *gr, const me_node *nd, const void 
     const me_tensor *w = input_tensor(gr, nd, 1);
     fc_geom g;
     size_t b;
-    if (w && w->dtype != ME_DT_F32) /* GGUF weights: their own packed layout (fc_blockq.h), Q4_0 only */
+    if (w && w->dtype != ME_DT_F32) /* GGUF weights: their own packed layout (fc_blockq.h), Q4_0 / Q8_0 */
         return fc_geometry(nd, input_tensor(gr, nd, 0), w, input_tensor(gr, nd, 2), &g, NULL) == ME_OK
                    ? me_fc_blockq_packed_bytes(w, g.m, g.n)
                    : 0;
@@ -109,8 +109,8 @@ static me_status fc_run(const me_kernel_ctx *k, me_diag *d) {
     if (!k->out_data[0] || (bt && !k->in_data[2]) || (g.n > 0 && (!k->in_data[0] || !k->in_data[1])))
         return me_fail(d, ME_ERR_FORMAT, "node '%s': missing tensor data", k->node->name);
     float *y = k->out_data[0];
-    if (k->packed && k->in[1]->dtype != ME_DT_F32) { /* pre-packed GGUF Q4_0 weights (fc_blockq.c) */
-        if ((st = me_fc_lowp_packed(k->node, k->in_data[0], k->packed, bt ? k->in_data[2] : NULL, g.batch, g.m, g.n, y,
+    if (k->packed && k->in[1]->dtype != ME_DT_F32) { /* pre-packed GGUF Q4_0 / Q8_0 weights (fc_blockq.c) */
+        if ((st = me_fc_lowp_packed(k->node, k->in[1], k->in_data[0], k->packed, bt ? k->in_data[2] : NULL, g.batch, g.m, g.n, y,
                                     k->pool, d)))
             return st;
         me_apply_fused_activation_mt(k->pool, k->node, y, g.batch * g.m);

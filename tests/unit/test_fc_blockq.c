@@ -202,30 +202,31 @@ static void test_threads_same_bits(int type) {
     me_threadpool_destroy(pool);
 }
 
-/* Pre-packed Q4_0 (me_fc_blockq_pack + me_fc_lowp_packed): weight rows not a multiple of
+/* Pre-packed Q4_0 / Q8_0 (me_fc_blockq_pack + me_fc_lowp_packed): weight rows not a multiple of
  * the 16-row groups, odd block counts, 1 and 9 activation rows, a bias; the same bits for
  * 1 and 3 threads, and within the activation-rounding bound of the dequantised weights
  * times the float activations (as test_vs_float). Not packable: other types, no data. */
-static void test_q4_0_packed(int64_t M, int64_t N, int64_t B) {
-    uint8_t *w = malloc((size_t)(M * N)), *packed;
+static void test_packed(int wtype, int64_t M, int64_t N, int64_t B) {
+    uint8_t *w = malloc((size_t)(M * N / 32 * 34)), *packed;
     float *wf = malloc(sizeof(float) * (size_t)(M * N)), *x = malloc(sizeof(float) * (size_t)(B * N));
     float *y1 = malloc(sizeof(float) * (size_t)(B * M)), *y3 = malloc(sizeof(float) * (size_t)(B * M));
     float *bias = malloc(sizeof(float) * (size_t)M);
-    random_weights(ME_GGML_Q4_0, M, N, w);
-    CHECK(me_ggml_to_float(ME_GGML_Q4_0, w, wf, M * N));
+    random_weights(wtype, M, N, w);
+    CHECK(me_ggml_to_float(wtype, w, wf, M * N));
     for (int64_t i = 0; i < B * N; i++) x[i] = rndf() * 3.0f;
     for (int64_t o = 0; o < M; o++) bias[o] = rndf();
-    me_qenc q = {.kind = ME_QENC_BLOCK, .block_type = ME_GGML_Q4_0, .block_size = 32};
+    me_qenc q = {.kind = ME_QENC_BLOCK, .block_type = wtype, .block_size = 32};
     me_tensor wt = {.name = "w", .dtype = ME_DT_BLOCKQ, .rank = 2, .dims = {M, N}, .qenc = &q, .flags = ME_TF_STATIC,
-                    .data = w, .nbytes = (size_t)(M * N / 32 * 18)};
+                    .data = w, .nbytes = (size_t)(M * N / 32 * (wtype == ME_GGML_Q8_0 ? 34 : 18))};
     me_node nd = {.name = "fc"};
     const size_t bytes = me_fc_blockq_packed_bytes(&wt, M, N);
-    CHECK(bytes == (size_t)((M + 15) / 16) * ME_BLOCKQ_P4_GROUP_BYTES(N / 32));
+    CHECK(bytes == (size_t)((M + 15) / 16) *
+                       (wtype == ME_GGML_Q8_0 ? ME_BLOCKQ_P8_GROUP_BYTES(N / 32) : ME_BLOCKQ_P4_GROUP_BYTES(N / 32)));
     packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
     CHECK(me_fc_blockq_pack(&nd, &wt, M, N, packed, NULL) == ME_OK);
     me_threadpool *pool = me_threadpool_create(3);
-    CHECK(me_fc_lowp_packed(&nd, x, packed, bias, B, M, N, y1, NULL, NULL) == ME_OK);
-    CHECK(me_fc_lowp_packed(&nd, x, packed, bias, B, M, N, y3, pool, NULL) == ME_OK);
+    CHECK(me_fc_lowp_packed(&nd, &wt, x, packed, bias, B, M, N, y1, NULL, NULL) == ME_OK);
+    CHECK(me_fc_lowp_packed(&nd, &wt, x, packed, bias, B, M, N, y3, pool, NULL) == ME_OK);
     CHECK(memcmp(y1, y3, sizeof(float) * (size_t)(B * M)) == 0);
     for (int64_t b = 0; b < B; b++)
         for (int64_t o = 0; o < M; o++) {
@@ -242,7 +243,7 @@ static void test_q4_0_packed(int64_t M, int64_t N, int64_t B) {
         }
     wt.data = NULL;
     CHECK(me_fc_blockq_packed_bytes(&wt, M, N) == 0);
-    q.block_type = ME_GGML_Q8_0;
+    q.block_type = ME_GGML_Q4_1;
     wt.data = w;
     CHECK(me_fc_blockq_packed_bytes(&wt, M, N) == 0);
     me_threadpool_destroy(pool);
@@ -258,8 +259,11 @@ int main(void) {
     test_gather_q8_0();
     test_threads_same_bits(ME_GGML_Q4_0);
     test_threads_same_bits(ME_GGML_Q4_K);
-    test_q4_0_packed(37, 512, 9);
-    test_q4_0_packed(16, 96, 1);
-    test_q4_0_packed(1, 32, 2);
+    for (int q8 = 0; q8 < 2; q8++) {
+        const int wt = q8 ? ME_GGML_Q8_0 : ME_GGML_Q4_0;
+        test_packed(wt, 37, 512, 9);
+        test_packed(wt, 16, 96, 1);
+        test_packed(wt, 1, 32, 2);
+    }
     return check_exit();
 }

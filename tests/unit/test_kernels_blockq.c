@@ -157,20 +157,22 @@ static int run_gemm(const me_blockq_dot_kernel *k, int type, int64_t nb, int nw,
     return bad;
 }
 
-/* The pre-packed Q4_0 form: m random Q4_0 rows packed with me_blockq_p4_pack, nr
+/* The pre-packed Q4_0 form (q8: Q8_0, p8): m random rows packed with me_blockq_p4_pack (p8_pack), nr
  * activation rows in the p4 layout (signed quants, scales, -8 * sums computed here);
  * each result within 1e-5 * magnitude of the double sum decoded from the unpacked
  * blocks, equal bit for bit to the same row computed alone (its group only, one
  * activation row) and group by group, and nothing written outside the m columns. */
-static int run_p4(const me_blockq_dot_kernel *k, int64_t nb, int64_t m, int64_t nr) {
-    const size_t rb = (size_t)nb * 18, arow = ME_BLOCKQ_P4_ACT_BYTES(nb) + 24, ys = (size_t)m + 5;
+static int run_p4(const me_blockq_dot_kernel *k, int q8, int64_t nb, int64_t m, int64_t nr) {
+    const int type = q8 ? Q8_0 : Q4_0;
+    const me_blockq_p4_fn fn = q8 ? k->p8_0 : k->p4_0;
+    const size_t bw = q8 ? 34 : 18, rb = (size_t)nb * bw, arow = ME_BLOCKQ_P4_ACT_BYTES(nb) + 24, ys = (size_t)m + 5;
     const int64_t ng = (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS;
-    const size_t gs = ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    const size_t gs = q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
     uint8_t *w = malloc(rb * (size_t)m), *act = malloc(arow * (size_t)nr);
     void *pk = aligned_alloc(64, gs * (size_t)ng);
     float *y = malloc(sizeof(float) * ys * (size_t)nr), *y2 = malloc(sizeof(float) * ys * (size_t)nr), one;
-    fill_weights(Q4_0, w, m, nb, 0);
-    me_blockq_p4_pack(w, rb, m, nb, pk);
+    fill_weights(type, w, m, nb, 0);
+    (q8 ? me_blockq_p8_pack : me_blockq_p4_pack)(w, rb, m, nb, pk);
     for (int64_t r = 0; r < nr; r++) {
         uint8_t *row = act + arow * (size_t)r, h[2];
         for (int64_t b = 0; b < nb; b++) {
@@ -189,36 +191,36 @@ static int run_p4(const me_blockq_dot_kernel *k, int64_t nb, int64_t m, int64_t 
     }
     for (size_t i = 0; i < ys * (size_t)nr; i++) y[i] = y2[i] = -12345.0f;
     const int nw_last = (int)(m - (ng - 1) * ME_BLOCKQ_P4_ROWS);
-    k->p4_0(nb, pk, ng, nw_last, act, arow, nr, y, ys);
+    fn(nb, pk, ng, nw_last, act, arow, nr, y, ys);
     for (int64_t g = 0; g < ng; g++) /* group by group, as threads split the work */
-        k->p4_0(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, act, arow, nr,
+        fn(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, act, arow, nr,
                 y2 + g * ME_BLOCKQ_P4_ROWS, ys);
     int bad = 0;
     for (int64_t r = 0; r < nr && !bad; r++) {
         for (size_t j = (size_t)m; j < ys; j++) bad |= y[(size_t)r * ys + j] != -12345.0f;
-        if (bad) printf("FAIL p4 %s nb %lld m %lld nr %lld: wrote past column %lld\n", k->id, (long long)nb,
+        if (bad) printf("FAIL p%d %s nb %lld m %lld nr %lld: wrote past column %lld\n", q8 ? 8 : 4, k->id, (long long)nb,
                         (long long)m, (long long)nr, (long long)m);
         for (int64_t j = 0; j < m && !bad; j++) {
             const uint8_t *a = act + arow * (size_t)r, *wr = w + (size_t)j * rb;
             double ref = 0.0, mag = 0.0;
             for (int64_t b = 0; b < nb; b++) {
                 long isum = 0;
-                for (int e = 0; e < 32; e++) isum += (long)weight_at(Q4_0, wr + b * 18, e) * (int8_t)a[32 * b + e];
+                for (int e = 0; e < 32; e++) isum += (long)weight_at(type, wr + b * bw, e) * (int8_t)a[32 * b + e];
                 float da;
                 memcpy(&da, a + 32 * nb + 4 * b, 4);
-                const double t = get_half(wr + b * 18) * da * (double)isum;
+                const double t = get_half(wr + b * bw) * da * (double)isum;
                 ref += t, mag += fabs(t);
             }
             const int64_t g = j / ME_BLOCKQ_P4_ROWS;
             const float got = y[(size_t)r * ys + (size_t)j], split = y2[(size_t)r * ys + (size_t)j];
             float alone[ME_BLOCKQ_P4_ROWS];
-            k->p4_0(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, a, arow, 1,
+            fn(nb, (const uint8_t *)pk + (size_t)g * gs, 1, g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS, a, arow, 1,
                     alone, ME_BLOCKQ_P4_ROWS);
             one = alone[j % ME_BLOCKQ_P4_ROWS];
             if (memcmp(&one, &got, sizeof one) != 0 || memcmp(&split, &got, sizeof one) != 0 ||
                 !(fabs((double)got - ref) <= 1e-5 * mag + 1e-30)) {
-                printf("FAIL p4 %s nb %lld m %lld nr %lld at %lld,%lld: got %.9g alone %.9g split %.9g want %.9g\n",
-                       k->id, (long long)nb, (long long)m, (long long)nr, (long long)r, (long long)j, (double)got,
+                printf("FAIL p%d %s nb %lld m %lld nr %lld at %lld,%lld: got %.9g alone %.9g split %.9g want %.9g\n",
+                       q8 ? 8 : 4, k->id, (long long)nb, (long long)m, (long long)nr, (long long)r, (long long)j, (double)got,
                        (double)one, (double)split, ref);
                 bad = 1;
             }
@@ -351,11 +353,12 @@ int main(void) {
         }
         if (k->p4q)
             for (size_t i = 0; i < sizeof nbs / sizeof nbs[0]; i++) fails += run_p4q(k, nbs[i]);
-        if (k->p4_0) {
+        for (int q8 = 0; q8 < 2; q8++) {
+            if (!(q8 ? k->p8_0 : k->p4_0)) continue;
             static const int64_t p4m[] = {1, 5, 16, 17, 33, 48}, p4r[] = {1, 2, 3, 8, 9, 13};
             for (size_t i = 0; i < 6; i++)
                 for (size_t a = 0; a < 6; a++)
-                    for (size_t b = 0; b < 6; b++) fails += run_p4(k, nbs[i * 2 % 11], p4m[a], p4r[b]);
+                    for (size_t b = 0; b < 6; b++) fails += run_p4(k, q8, nbs[i * 2 % 11], p4m[a], p4r[b]);
         }
         for (int q6 = 0; q6 < 2; q6++)
             for (int64_t nsb = 1; nsb <= 5; nsb += 2)
