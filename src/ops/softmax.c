@@ -32,17 +32,34 @@ typedef struct softmax_job {
     me_unary_f32_fn exp_row; /* unary_f32 exp row of the node's variant */
 } softmax_job;
 
+/* The largest of n >= 1 floats through the eltwise_f32 max row, 64 lanes at a
+ * time (a branch per element was most of the row's time with masked scores).
+ * A NaN may or may not win here; either way the row's exponentials then sum
+ * to NaN and every output is NaN, as with a NaN maximum. */
+static float row_max(const me_eltwise_f32_kernel *ek, const float *x, int64_t n) {
+    float acc[64];
+    int64_t c = n < 64 ? n : 64;
+    for (int64_t i = 0; i < 64; i++) acc[i] = i < c ? x[i] : x[0];
+    for (int64_t i = 64; i < n; i += 64) ek->max(x + i, 1, acc, 1, acc, n - i < 64 ? n - i : 64);
+    float m = acc[0];
+    for (int i = 1; i < 64; i++) m = acc[i] > m ? acc[i] : m;
+    return m;
+}
+
 /* Softmax along a contiguous axis: y = beta*x - max, exponentials in place
- * with the vector exp row, then scaled by 1/sum. */
+ * with the vector exp row, then scaled by 1/sum (the element-wise steps on
+ * the exact eltwise_f32 rows). */
 static void softmax_contig_row(const softmax_job *jb, const float *xs, float *ys) {
     const int64_t len = jb->len;
     const float beta = jb->beta;
-    float m = -INFINITY;
-    for (int64_t i = 0; i < len; i++) {
-        float z = beta * xs[i];
-        if (z > m || isnan(z)) m = z;
+    const me_eltwise_f32_kernel *ek = me_eltwise_f32_select();
+    const float *z = xs;
+    if (beta != 1.0f) { /* z = beta * x, rounded as before */
+        ek->mul(&beta, 0, xs, 1, ys, len);
+        z = ys;
     }
-    for (int64_t i = 0; i < len; i++) ys[i] = beta * xs[i] - m;
+    const float neg_m = -row_max(ek, z, len);
+    ek->add(z, 1, &neg_m, 0, ys, len); /* z - max */
     if (jb->log_out) {
         /* the exponentials go through a bounded stack buffer so ys keeps z - max */
         float buf[256];
@@ -52,13 +69,13 @@ static void softmax_contig_row(const softmax_job *jb, const float *xs, float *ys
             jb->exp_row(ys + i, buf, c);
             sum += me_sum8_f64(buf, c);
         }
-        float ls = (float)log(sum);
-        for (int64_t i = 0; i < len; i++) ys[i] -= ls;
+        const float neg_ls = -(float)log(sum);
+        ek->add(ys, 1, &neg_ls, 0, ys, len);
         return;
     }
     jb->exp_row(ys, ys, len);
-    float inv = (float)(1.0 / me_sum8_f64(ys, len));
-    for (int64_t i = 0; i < len; i++) ys[i] *= inv;
+    const float inv = (float)(1.0 / me_sum8_f64(ys, len));
+    ek->mul(ys, 1, &inv, 0, ys, len);
 }
 
 /* Outer rows [begin, end); each output element is computed by one call. */
