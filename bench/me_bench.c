@@ -3,13 +3,20 @@
  * line on stdout. Used by bench/run_bench.py; not installed.
  *
  *   me_bench ARTIFACT [--iters N] [--warmup W] [--threads T] [--input FILE]... [--profile]
+ *   me_bench --core-latency
  *
  * Inputs are raw files in the model's input order; missing ones are filled with
  * a fixed pseudo-random pattern. "load_ms" is me_model_load, "session_ms"
  * me_session_create, "first_ms" the first run; "runs_ms" are the timed runs
  * after the warm-up runs. --profile also prints to stderr, per node (named
  * by the tensor it produced), the summed time from the previous node's end
- * over the timed runs, largest first (the observer's own cost included). */
+ * over the timed runs, largest first (the observer's own cost included).
+ * --core-latency prints {"core_roundtrip_ns": X}: a cache line bounced
+ * between CPUs 0 and 1 (a VM's two cores can sit on one die or on two, and
+ * multi-threaded figures differ with it). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,49 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+enum { PING_ROUNDS = 100000 };
+static int ping_flag __attribute__((aligned(64)));
+
+static int pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *pong(void *arg) {
+    (void)arg;
+    pin_to(1);
+    for (int i = 0; i < PING_ROUNDS; i++) {
+        while (__atomic_load_n(&ping_flag, __ATOMIC_ACQUIRE) != 1) {}
+        __atomic_store_n(&ping_flag, 0, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static int core_latency(void) {
+    pthread_t t;
+    cpu_set_t both;
+    CPU_ZERO(&both);
+    CPU_SET(0, &both);
+    CPU_SET(1, &both);
+    /* both CPUs must be ours, or the two spinning threads would share one */
+    if (pthread_setaffinity_np(pthread_self(), sizeof both, &both) != 0 || pin_to(0) != 0) {
+        printf("{\"core_roundtrip_ns\": null}\n");
+        return 0;
+    }
+    if (pthread_create(&t, NULL, pong, NULL) != 0) return 1;
+    double a = now_ms();
+    for (int i = 0; i < PING_ROUNDS; i++) {
+        __atomic_store_n(&ping_flag, 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&ping_flag, __ATOMIC_ACQUIRE) != 0) {}
+    }
+    double ns = (now_ms() - a) * 1e6 / PING_ROUNDS;
+    pthread_join(t, NULL);
+    printf("{\"core_roundtrip_ns\": %.0f}\n", ns);
+    return 0;
 }
 
 static int fail(const char *what, me_error *err) {
@@ -80,6 +130,7 @@ static void *read_file(const char *path, size_t want) {
 int main(int argc, char **argv) {
     const char *path = NULL, *inputs[16];
     int n_inputs = 0, iters = 10, warmup = 1, threads = 1, profile = 0;
+    if (argc == 2 && strcmp(argv[1], "--core-latency") == 0) return core_latency();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atoi(argv[++i]);

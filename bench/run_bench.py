@@ -165,9 +165,24 @@ class Bench:
         self.quick = quick
         self.rows = []      # (model, metric, ours, theirs, ratio)
         self.results = {}
+        self.core_ns = []   # every cores() reading
 
     def row(self, model, metric, ours, theirs, ratio):
         self.rows.append((model, metric, ours, theirs, ratio))
+
+    def cores(self):
+        """' (cores N ns apart)': a cache-line round trip between CPUs 0 and 1 just
+        before a 2-thread measurement (this VM's cores are at times on one CPU die,
+        ~100 ns, at times on two, ~400 ns, and 2-thread figures differ with it)."""
+        p = Proc([self.me_bench, "--core-latency"])
+        try:
+            ns = p.json()["core_roundtrip_ns"] if p.rc == 0 else None
+        except ValueError:
+            ns = None
+        if ns is None:
+            return ""
+        self.core_ns.append(ns)
+        return " (cores %d ns apart)" % ns
 
     def ours_run(self, art, inputs, threads, iters, warmup):
         cmd = [self.me_bench, art, "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup)]
@@ -228,6 +243,7 @@ class Bench:
         warm = max(2, iters // 10)
         for t in (1, 2):
             log("%s: latency at %d thread%s (%d runs)" % (name, t, "s" if t > 1 else "", iters))
+            apart = self.cores() if t > 1 else ""
             a = self.ours_run(art, inputs, t, iters, warm)
             b = self.ort_run(onnx, inputs, t, iters, warm)
             if a.rc != 0 or b.rc != 0:
@@ -235,7 +251,8 @@ class Bench:
                 continue
             om, tm = median(a.json()["runs_ms"]), median(b.json()["runs_ms"])
             res["latency_%dT_ms" % t] = [om, tm]
-            self.row(name, "latency %dT (ms, median of %d)" % (t, iters), "%.2f" % om, "ORT %.2f" % tm, "%.3f" % (om / tm))
+            self.row(name, "latency %dT (ms, median of %d)%s" % (t, iters, apart), "%.2f" % om, "ORT %.2f" % tm,
+                     "%.3f" % (om / tm))
             if t == 1:
                 res["rss_mb"] = [a.rss_mb, b.rss_mb]
                 rss_row = ("%.0f" % a.rss_mb, "ORT %.0f (node included)" % b.rss_mb, "%.2f" % (a.rss_mb / b.rss_mb))
@@ -254,6 +271,7 @@ class Bench:
         if c.rc != 0:
             self.row(name, "int8 A8W8 latency 2T vs our float32", NA(c.why()), "", "")
             return
+        apart = self.cores()
         a = self.ours_run(q, inputs, 2, iters, warm)
         if a.rc != 0:
             self.row(name, "int8 A8W8 latency 2T vs our float32", NA(a.why()), "", "")
@@ -261,7 +279,7 @@ class Bench:
         im = median(a.json()["runs_ms"])
         fl = res.get("latency_2T_ms", [float("nan")])[0]
         res["int8_2T_ms"] = im
-        self.row(name, "int8 A8W8 latency 2T (ms) vs our float32", "%.2f" % im, "ours f32 %.2f" % fl,
+        self.row(name, "int8 A8W8 latency 2T (ms) vs our float32%s" % apart, "%.2f" % im, "ours f32 %.2f" % fl,
                  "%.3f (speed-up %.2fx)" % (im / fl, fl / im))
 
     def llm(self, mdir, wtype):
@@ -282,6 +300,7 @@ class Bench:
         toks = ",".join(str(3 + (i * 7919) % (LLAMA["vocab"] - 3)) for i in range(PROMPT_TOKENS))
         for t in (1, 2):
             log("%s: prefill/decode at %d thread%s" % (name, t, "s" if t > 1 else ""))
+            apart = self.cores() if t > 1 else ""
             ours = []
             for _ in range(1 if self.quick else 3):
                 a = Proc([self.me, "generate", dlc, "--tokens", toks, "-n", str(DECODE_TOKENS), "--threads", str(t)])
@@ -297,7 +316,7 @@ class Bench:
                 j = b.json()
                 theirs.append((j["prefill_tps"], j["decode_tps"]))
             for k, what in ((0, "prefill %d tokens" % PROMPT_TOKENS), (1, "decode")):
-                metric = "%s tokens/s %dT (higher is better)" % (what, t)
+                metric = "%s tokens/s %dT (higher is better)%s" % (what, t, apart)
                 if not ours or None in [o[k] for o in ours]:
                     self.row(name, metric, NA(a.why() if a.rc else "no speed line from generate"), "", "")
                     continue
@@ -393,6 +412,9 @@ def main():
     print_table(b.rows)
     for line in summary(b.results):
         print(line)
+    if b.core_ns:
+        print("cores 0 and 1 were %d to %d ns apart (cache-line round trip) during the 2-thread runs; figures taken "
+              "while they were far apart (~400 ns: two CPU dies) are slower at 2 threads" % (min(b.core_ns), max(b.core_ns)))
 
 
 if __name__ == "__main__":
