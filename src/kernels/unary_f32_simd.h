@@ -70,11 +70,16 @@ static inline vf vexp(vf x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = (p * (r * r) + r) + 1.0f;
+#if defined(UNARY_SCALEF)
+    /* p * 2^n in one rounding (AVX-512 vscalefps), as the two factors below give */
+    return (vf)_mm512_scalef_ps((__m512)p, (__m512)n);
+#else
     vi ni = __builtin_convertvector(n, vi);
     vi n1 = ni >> 1, n2 = ni - n1;
     /* shifted as unsigned (a NaN lane converts to INT_MIN; its result is NaN through p anyway) */
     vf s1 = (vf)((vu)(n1 + 127) << 23), s2 = (vf)((vu)(n2 + 127) << 23);
     return p * s1 * s2;
+#endif
 }
 
 static inline vf vsigmoid_q(vf x, vf *num) {
