@@ -241,8 +241,9 @@ void me_parallel_for(me_threadpool *p, int64_t n, int64_t align, me_parallel_fn 
     /* The job's argument usually sits in the caller's stack frame, and the
      * workers read it while this thread runs chunks in the frames below it. A
      * gap of two cache lines keeps those frames' spills off the argument's
-     * line: sharing it (which depends on where ASLR puts the stack) made two
-     * threads slower than one. */
+     * line, where each spill would pull the line back from a worker. (A
+     * precaution: the 2-thread slowdown first blamed on this was the cores'
+     * placement, see the top of the file.) */
     volatile char *gap = __builtin_alloca(128);
     gap[0] = 0;
     run_chunks(p, 0, seq, n_chunks);
