@@ -98,22 +98,14 @@ static void binary(me_threadpool *tp, me_binary_f32_row_fn fn, const float *a, i
     else me_parallel_for(tp, n, 64, bin_chunk, &j);
 }
 
-void me_add_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
-                int64_t sb, float *o, int64_t n) {
-    binary(tp, (kern ? kern : me_eltwise_f32_select())->add, a, sa, b, sb, o, n);
-}
-
-void me_mul_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
-                int64_t sb, float *o, int64_t n) {
-    binary(tp, (kern ? kern : me_eltwise_f32_select())->mul, a, sa, b, sb, o, n);
-}
-
-void me_max_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
-                int64_t sb, float *o, int64_t n) {
-    binary(tp, (kern ? kern : me_eltwise_f32_select())->max, a, sa, b, sb, o, n);
-}
-
-void me_min_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa, const float *b,
-                int64_t sb, float *o, int64_t n) {
-    binary(tp, (kern ? kern : me_eltwise_f32_select())->min, a, sa, b, sb, o, n);
-}
+/* me_add_f32, me_mul_f32, me_max_f32, me_min_f32: the row of that name */
+#define BINARY_ENTRY(op)                                                                                    \
+    void me_##op##_f32(me_threadpool *tp, const me_eltwise_f32_kernel *kern, const float *a, int64_t sa,    \
+                       const float *b, int64_t sb, float *o, int64_t n) {                                   \
+        binary(tp, (kern ? kern : me_eltwise_f32_select())->op, a, sa, b, sb, o, n);                        \
+    }
+BINARY_ENTRY(add)
+BINARY_ENTRY(mul)
+BINARY_ENTRY(max)
+BINARY_ENTRY(min)
+#undef BINARY_ENTRY
