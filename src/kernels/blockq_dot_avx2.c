@@ -148,7 +148,7 @@ void me_blockq_p4_quant__avx2(const float *x, int64_t nb, void *out) {
 
 BQ_INLINE void pq_groups_avx2(const int Q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
                               int64_t nr, float *y, size_t ys) {
-    const size_t gs = Q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    const size_t gs = ME_BLOCKQ_PQ_GROUP_BYTES(Q8, nb);
     const uint8_t *a = act;
     for (int64_t g = 0; g < ng; g++) {
         const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs;
@@ -168,13 +168,5 @@ BQ_INLINE void pq_groups_avx2(const int Q8, int64_t nb, const void *w, int64_t n
     }
 }
 
-void me_blockq_p4_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, int64_t nr,
-                          float *y, size_t ys) {
-    pq_groups_avx2(0, nb, w, ng, nw_last, act, as, nr, y, ys);
-}
-
-void me_blockq_p8_0__avx2(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, int64_t nr,
-                          float *y, size_t ys) {
-    pq_groups_avx2(1, nb, w, ng, nw_last, act, as, nr, y, ys);
-}
+ME_BLOCKQ_PQ_ENTRIES(avx2, pq_groups_avx2)
 #endif

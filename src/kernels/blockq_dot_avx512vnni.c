@@ -361,7 +361,7 @@ void me_blockq_p4_quant__avx512vnni(const float *x, int64_t nb, void *out) {
 
 BQ_INLINE void pq_groups(const int Q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
                          int64_t nr, float *y, size_t ys) {
-    const size_t gs = Q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    const size_t gs = ME_BLOCKQ_PQ_GROUP_BYTES(Q8, nb);
     const uint8_t *a = act;
     for (int64_t g = 0; g < ng; g++) {
         const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs;
@@ -383,15 +383,7 @@ BQ_INLINE void pq_groups(const int Q8, int64_t nb, const void *w, int64_t ng, in
     }
 }
 
-void me_blockq_p4_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
-                                int64_t nr, float *y, size_t ys) {
-    pq_groups(0, nb, w, ng, nw_last, act, as, nr, y, ys);
-}
-
-void me_blockq_p8_0__avx512vnni(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as,
-                                int64_t nr, float *y, size_t ys) {
-    pq_groups(1, nb, w, ng, nw_last, act, as, nr, y, ys);
-}
+ME_BLOCKQ_PQ_ENTRIES(avx512vnni, pq_groups)
 
 /* ---- K-quants against Q8_K (256-bit VNNI): per super-block exact integer sums ----
  * The weights are the unsigned operand (Q4_K nibbles 0..15; Q6_K quants + 32, 0..63),

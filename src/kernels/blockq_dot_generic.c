@@ -89,7 +89,7 @@ void me_blockq_gemm_q8_0__generic(int64_t nb, const void *w, size_t w_stride, in
 
 /* p4 (q8 0: 16 quant bytes of nibbles per row and block) or p8 (q8 1: 32 quants + 128) */
 static void pack_groups(int q8, const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst) {
-    const size_t gs = q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb), bb = q8 ? 512 : 256;
+    const size_t gs = ME_BLOCKQ_PQ_GROUP_BYTES(q8, nb), bb = q8 ? 512 : 256;
     const size_t wb = q8 ? 34 : 18;
     const int64_t ng = (m + ME_BLOCKQ_P4_ROWS - 1) / ME_BLOCKQ_P4_ROWS;
     for (int64_t g = 0; g < ng; g++) {
@@ -122,7 +122,7 @@ void me_blockq_p8_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, v
 /* p4 (q8 0) and p8 (q8 1): the exact isum of each block, then the float sum in order */
 static void pq_ref(int q8, int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
                    int64_t nr, float *y, size_t y_stride) {
-    const size_t gs = q8 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb), bb = q8 ? 512 : 256;
+    const size_t gs = ME_BLOCKQ_PQ_GROUP_BYTES(q8, nb), bb = q8 ? 512 : 256;
     for (int64_t g = 0; g < ng; g++) {
         const uint8_t *grp = (const uint8_t *)w + (size_t)g * gs, *sc = grp + (size_t)nb * bb;
         const int nw = g == ng - 1 ? nw_last : ME_BLOCKQ_P4_ROWS;
@@ -157,15 +157,7 @@ static void pq_ref(int q8, int64_t nb, const void *w, int64_t ng, int nw_last, c
     }
 }
 
-void me_blockq_p4_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
-                             int64_t nr, float *y, size_t y_stride) {
-    pq_ref(0, nb, w, ng, nw_last, act, act_stride, nr, y, y_stride);
-}
-
-void me_blockq_p8_0__generic(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t act_stride,
-                             int64_t nr, float *y, size_t y_stride) {
-    pq_ref(1, nb, w, ng, nw_last, act, act_stride, nr, y, y_stride);
-}
+ME_BLOCKQ_PQ_ENTRIES(generic, pq_ref)
 
 float me_blockq_round_half(float f) {
     uint32_t x;

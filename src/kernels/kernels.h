@@ -145,7 +145,20 @@ void me_blockq_p4_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, v
  * 16 * c + sum u * q (16 * c = -128 * the quant sum takes the +128 back). p8
  * computes what p4 does for these weights, with the same guarantees. */
 #define ME_BLOCKQ_P8_GROUP_BYTES(nb) ((size_t)(nb) * 512u + ((size_t)(nb) * 32u + 63u) / 64u * 64u)
+/* a group's bytes in the p8 (q8 != 0) or p4 form */
+#define ME_BLOCKQ_PQ_GROUP_BYTES(q8, nb) ((q8) ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb))
 void me_blockq_p8_pack(const void *w, size_t row_bytes, int64_t m, int64_t nb, void *dst);
+/* A variant's p4_0 and p8_0 entry points over one impl(q8, nb, w, ng, nw_last, act,
+ * act_stride, nr, y, y_stride) */
+#define ME_BLOCKQ_PQ_ENTRIES(sfx, impl)                                                                        \
+    void me_blockq_p4_0__##sfx(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, \
+                               int64_t nr, float *y, size_t ys) {                                             \
+        impl(0, nb, w, ng, nw_last, act, as, nr, y, ys);                                                      \
+    }                                                                                                         \
+    void me_blockq_p8_0__##sfx(int64_t nb, const void *w, int64_t ng, int nw_last, const void *act, size_t as, \
+                               int64_t nr, float *y, size_t ys) {                                             \
+        impl(1, nb, w, ng, nw_last, act, as, nr, y, ys);                                                      \
+    }
 /* p4q: one float row of nb * 32 values into the p4 activation layout, quantised to
  * Q8_0 as ggml's x86 build does: amax = the largest |x| (NaN elements count as 0),
  * d = amax / 127 rounded to fp16, q = round-half-even(x * (127 / amax)) (0 when

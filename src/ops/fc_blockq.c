@@ -449,7 +449,7 @@ static void fc_rows(void *arg, int64_t o0, int64_t o1) {
 /* ---- pre-packed Q4_0 / Q8_0 weights (kernels.h ME_BLOCKQ_P4_* / P8_*) ---- */
 
 static size_t packed_group_bytes(int wtype, int64_t nb) {
-    return wtype == ME_GGML_Q8_0 ? ME_BLOCKQ_P8_GROUP_BYTES(nb) : ME_BLOCKQ_P4_GROUP_BYTES(nb);
+    return ME_BLOCKQ_PQ_GROUP_BYTES(wtype == ME_GGML_Q8_0, nb);
 }
 
 size_t me_fc_blockq_packed_bytes(const me_tensor *w, int64_t m, int64_t n) {
